@@ -1,0 +1,41 @@
+# metasnn — the two commands (each creates .venv and installs the pinned dependencies first):
+#   make reproduce   run the default-scale pipeline (snakemake --cores 8 all) -> results/
+#   make test        run the test suite (includes a smoke-scale pipeline run)
+# Other targets: install, smoke, dvc-repro, lint, bench, clean.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
+export DVC_NO_ANALYTICS := 1
+CORES  ?= 8
+
+.PHONY: install reproduce smoke test test-fast dvc-repro lint bench clean
+
+install:
+	@bash scripts/install.sh $(PYTHON)
+
+reproduce: install
+	$(BIN)/python -m pipeline.check_config --params params.yaml --out results/config/validated.json --log logs/check_config/run.log
+	$(BIN)/snakemake --cores $(CORES) all
+
+smoke: install
+	$(BIN)/snakemake --workflow-profile profiles/ci
+
+test: install
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
+
+dvc-repro: install
+	$(BIN)/dvc repro
+
+lint: install
+	$(BIN)/ruff check metasnn pipeline tests benchmarks
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf results logs .snakemake

@@ -1,0 +1,27 @@
+# metasnn pipeline — Snakemake front end. Thin by design: the stages live in pipeline/stages.py
+# (the one registry dvc.yaml is generated from too); pipeline/rules/stages.smk turns each into a rule.
+#   snakemake --cores 8 all                                   default scale (params.yaml)
+#   snakemake --cores 8 all --configfile config/scales/paper.yaml
+#   snakemake --workflow-profile profiles/ci                  smoke scale
+import sys
+
+from metasnn.errors import ConfigError
+from pipeline.config import validate_config
+from pipeline.stages import instances
+
+configfile: "params.yaml"
+
+try:
+    validate_config(config, source="config (params.yaml + --configfile deltas)")
+except ConfigError as _err:
+    sys.stderr.write(f"error: {_err}\n")
+    sys.exit(2)
+
+
+rule all:
+    input:
+        [out.path for inst in instances(config) for out in inst.outputs()],
+    default_target: True
+
+
+include: "pipeline/rules/stages.smk"

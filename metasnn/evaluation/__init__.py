@@ -1,0 +1,1 @@
+"""Evaluation protocols, robustness sweeps, cross-dataset tests and statistics."""

@@ -1,0 +1,1 @@
+"""Paper targets, comparison tables, figures, claims, results index and provenance."""

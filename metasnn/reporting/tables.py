@@ -1,0 +1,172 @@
+"""The one table writer: measured values beside the paper's, as ``<id>.csv`` and ``<id>.md``.
+
+Every comparison table has the key columns of its target (``paper/targets.yaml``) followed by
+``paper_value, paper_pm, reproduced_mean, reproduced_std, ci95_low, ci95_high, ci_over, n_seeds,
+n_tasks, scale, data_source, comparable, agrees, note`` and any extra columns the caller adds
+(e.g. cost columns). A target row without a measurement says ``not run yet``; a measurement
+without a target has an empty paper value. Rows are comparable to the paper only at the ``paper``
+scale on real data; otherwise the note says why not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from metasnn.evaluation.statistics import ci95_mean, summarize
+from metasnn.io import atomic_write_text
+from metasnn.reporting.targets import TableTarget, load_targets
+
+NOT_RUN = "not run yet"
+REAL_SOURCES = ("download", "local")  # data.source values that mean real recordings
+BASE_COLUMNS = [
+    "paper_value", "paper_pm", "reproduced_mean", "reproduced_std", "ci95_low", "ci95_high", "ci_over",
+    "n_seeds", "n_tasks", "scale", "data_source", "comparable", "agrees", "note",
+]
+
+
+@dataclass
+class Measurement:
+    """One measured row.
+
+    ``per_seed``: one value per seed (mean and std are over seeds). ``per_task``: optional pooled
+    task-level values; when given, the 95% CI is over tasks, otherwise over seeds.
+    """
+
+    key: Mapping[str, Any]
+    per_seed: Sequence[float]
+    per_task: Sequence[float] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+
+def comparability(scale: str, data_source: str) -> tuple[bool, str]:
+    reasons = []
+    if data_source not in REAL_SOURCES:
+        reasons.append(f"{data_source} data")
+    if scale != "paper":
+        reasons.append(f"{scale} scale")
+    if reasons:
+        return False, "not comparable to the paper: " + " and ".join(reasons)
+    return True, ""
+
+
+def build_rows(
+    target: TableTarget, measurements: Sequence[Measurement], *, scale: str, data_source: str
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Merge measurements with the target rows; return (columns, rows) in a deterministic order."""
+    key_cols = list(target.key)
+    extra_cols: list[str] = []
+    for m in measurements:
+        missing = [k for k in key_cols if k not in m.key]
+        if missing:
+            raise ValueError(f"table {target.id}: measurement {dict(m.key)} lacks key columns {missing}")
+        for c in m.extra:
+            if c not in extra_cols:
+                extra_cols.append(c)
+    comparable, why = comparability(scale, data_source)
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[str, ...]] = set()
+    for m in measurements:
+        k = tuple(str(m.key[c]) for c in key_cols)
+        if k in seen:
+            raise ValueError(f"table {target.id}: two measurements for key {k}")
+        seen.add(k)
+        s = summarize(m.per_seed)
+        if m.per_task is not None and len(m.per_task) > 1:
+            lo, hi = ci95_mean(m.per_task)
+            ci_over, n_tasks = "tasks", len(m.per_task)
+        else:
+            lo, hi, ci_over, n_tasks = s.ci95_low, s.ci95_high, ("seeds" if s.n > 1 else ""), None
+        tr = target.lookup(m.key)
+        row = {c: str(m.key[c]) for c in key_cols}
+        agrees: Any = ""
+        if tr is not None and target.rule == "within_pm_or_ci" and comparable and math.isfinite(s.mean):
+            half = (hi - lo) / 2 if math.isfinite(lo) else 0.0
+            agrees = abs(tr.value - s.mean) <= (tr.pm or 0.0) + half
+        notes = [n for n in (why if tr is not None else "", m.note) if n]
+        row.update({
+            "paper_value": tr.value if tr else None, "paper_pm": tr.pm if tr else None,
+            "reproduced_mean": s.mean, "reproduced_std": s.std, "ci95_low": lo, "ci95_high": hi,
+            "ci_over": ci_over, "n_seeds": s.n, "n_tasks": n_tasks, "scale": scale, "data_source": data_source,
+            "comparable": comparable, "agrees": agrees, "note": "; ".join(notes),
+        })
+        row.update({c: m.extra.get(c) for c in extra_cols})
+        rows.append(row)
+    for tr in target.rows:
+        k = tuple(str(tr.key[c]) for c in key_cols)
+        if k in seen:
+            continue
+        row = {c: tr.key[c] for c in key_cols}
+        row.update({c: None for c in BASE_COLUMNS})
+        row.update({"paper_value": tr.value, "paper_pm": tr.pm, "scale": scale, "data_source": data_source,
+                    "comparable": "", "agrees": "", "note": NOT_RUN})
+        row.update({c: None for c in extra_cols})
+        rows.append(row)
+    return key_cols + BASE_COLUMNS + extra_cols, rows
+
+
+def _cell(value: Any, md: bool = False) -> str:
+    if value is None:
+        return "" if not md else "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "" if not md else "–"
+        return f"{value:.4g}" if md else f"{value:.6g}"
+    return str(value)
+
+
+def _csv_cell(value: Any) -> str:
+    text = _cell(value)
+    if any(c in text for c in ',"\n'):
+        text = '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def render_csv(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
+    lines = [",".join(columns)]
+    lines += [",".join(_csv_cell(r.get(c)) for c in columns) for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(target: TableTarget, columns: Sequence[str], rows: Sequence[Mapping[str, Any]],
+                    *, caption: str = "", notes: Sequence[str] = ()) -> str:
+    papers = load_targets().papers
+    out = [f"# {target.id}", "", f"**{target.title}**", "",
+           f"Paper: {papers.get(target.paper, target.paper)} — {target.source}."]
+    if target.paper_pm:
+        out.append(f"Paper ± is the {target.paper_pm}.")
+    out.append("Ours: mean ± std over seeds; 95% CI over tasks where `ci_over` = tasks, else over seeds.")
+    if caption:
+        out += ["", caption]
+    out += ["", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for r in rows:
+        out.append("| " + " | ".join(_cell(r.get(c), md=True).replace("|", "\\|") for c in columns) + " |")
+    if notes:
+        out += ["", *[f"- {n}" for n in notes]]
+    return "\n".join(out) + "\n"
+
+
+def write_comparison_table(
+    table_id: str,
+    measurements: Sequence[Measurement],
+    *,
+    scale: str,
+    data_source: str,
+    out_dir: str | Path,
+    caption: str = "",
+    notes: Sequence[str] = (),
+) -> tuple[Path, Path]:
+    """Write ``<out_dir>/<table_id>.csv`` and ``.md`` atomically; return both paths."""
+    target = load_targets().table(table_id)
+    columns, rows = build_rows(target, measurements, scale=scale, data_source=data_source)
+    out_dir = Path(out_dir)
+    csv_path = atomic_write_text(out_dir / f"{table_id}.csv", render_csv(columns, rows))
+    md_path = atomic_write_text(out_dir / f"{table_id}.md",
+                                render_markdown(target, columns, rows, caption=caption, notes=notes))
+    return csv_path, md_path

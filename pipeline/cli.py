@@ -1,0 +1,160 @@
+"""Shared entry point of every stage CLI.
+
+A stage module defines ``add_arguments(parser)`` and ``run(args, ctx)`` and ends with::
+
+    if __name__ == "__main__":
+        stage_main("metatrain", __doc__, add_arguments, run)
+
+``stage_main`` adds the common flags (``--scale``, ``--log``), sets up logging to
+``logs/<stage>/...log`` and stderr, and turns a :class:`metasnn.errors.MetasnnError` into one line
+on stderr and exit code 2 — no traceback. Outputs are the stage's business but must be written
+atomically (``metasnn.io``); ``ctx.write_provenance(dir)`` records how they were made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from metasnn.errors import MetasnnError
+from metasnn.reporting.provenance import build_provenance, write_provenance
+
+T = TypeVar("T")
+SCALES = ("smoke", "default", "paper")
+
+
+def str2bool(text: str) -> bool:
+    """Parse ``true/false`` (the way DVC and YAML render booleans) for explicit boolean flags."""
+    low = str(text).strip().lower()
+    if low in ("true", "1", "yes"):
+        return True
+    if low in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+class StageContext:
+    """What a running stage knows about itself: its name, arguments, logger and start time."""
+
+    def __init__(self, name: str, args: argparse.Namespace, argv: Sequence[str]):
+        self.name = name
+        self.args = args
+        self.argv = list(argv)
+        self.log = logging.getLogger(f"metasnn.{name}")
+        self.started = time.perf_counter()
+        self.data_source: str | None = None
+        self.seeds: list[int] = []
+        self.device = "cpu"
+
+    @property
+    def scale(self) -> str:
+        return getattr(self.args, "scale", "default")
+
+    def config(self) -> dict[str, Any]:
+        """The stage's effective configuration: its parsed arguments, minus logging plumbing."""
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in sorted(vars(self.args).items()) if k != "log"}
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def provenance(self, **extra: Any) -> dict[str, Any]:
+        return build_provenance(
+            stage=self.name,
+            command=["python", "-m", f"pipeline.{self.name}", *self.argv],
+            config=self.config(),
+            scale=self.scale,
+            data_source=self.data_source,
+            seeds=self.seeds,
+            device=self.device,
+            wall_time_s=self.elapsed(),
+            extra=extra,
+        )
+
+    def write_provenance(self, directory: str | Path, **extra: Any) -> Path:
+        """Write ``provenance.json`` into ``directory`` (call it last, so wall time is complete)."""
+        return write_provenance(directory, self.provenance(**extra))
+
+    def progress(self, iterable: Iterable[T], desc: str, total: int | None = None) -> Iterable[T]:
+        """A tqdm bar on stderr (quiet when stderr is not a terminal unless METASNN_PROGRESS=1)."""
+        from tqdm.auto import tqdm
+
+        show = sys.stderr.isatty() or os.environ.get("METASNN_PROGRESS") == "1"
+        return tqdm(iterable, desc=f"{self.name}: {desc}", total=total, disable=not show,
+                    mininterval=1.0, leave=False)
+
+
+def _setup_logging(name: str, log_path: Path | None) -> None:
+    root = logging.getLogger("metasnn")
+    root.setLevel(logging.INFO)
+    root.handlers.clear()
+    fmt = logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S")
+    err = logging.StreamHandler(sys.stderr)
+    err.setFormatter(fmt)
+    err.setLevel(logging.WARNING if os.environ.get("METASNN_QUIET") == "1" else logging.INFO)
+    root.addHandler(err)
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        fh = logging.FileHandler(log_path, mode="w")
+        fh.setFormatter(fmt)
+        root.addHandler(fh)
+
+
+def build_parser(name: str, doc: str | None, add_arguments: Callable[[argparse.ArgumentParser], None]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m pipeline.{name}",
+        description=(doc or "").strip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(parser)
+    common = parser.add_argument_group("common stage options")
+    common.add_argument("--scale", choices=SCALES, default="default", help="scale label recorded in provenance and tables")
+    common.add_argument("--log", type=Path, default=None, help=f"log file (default logs/{name}/run.log)")
+    return parser
+
+
+def stage_main(
+    name: str,
+    doc: str | None,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace, StageContext], Any],
+    argv: Sequence[str] | None = None,
+) -> int:
+    """Parse arguments, run the stage, report user errors on one line. Returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(name, doc, add_arguments)
+    args = parser.parse_args(argv)
+    log_path = args.log or Path("logs") / name / "run.log"
+    _setup_logging(name, log_path)
+    ctx = StageContext(name, args, argv)
+    ctx.log.info("start: python -m pipeline.%s %s", name, " ".join(argv))
+    try:
+        run(args, ctx)
+    except MetasnnError as exc:
+        ctx.log.debug("user error", exc_info=True)
+        logging.getLogger("metasnn").handlers[0].flush()
+        print(f"error: {exc}", file=sys.stderr)
+        _log_to_file_only(f"error: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; outputs are written atomically, rerun to resume", file=sys.stderr)
+        return 130
+    ctx.log.info("done in %.1f s", ctx.elapsed())
+    return 0
+
+
+def _log_to_file_only(message: str) -> None:
+    for handler in logging.getLogger("metasnn").handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.stream.write(message + "\n")
+            handler.flush()
+
+
+def main(name: str, doc: str | None, add_arguments, run) -> None:  # noqa: ANN001
+    """``sys.exit(stage_main(...))`` — the one-liner each stage module calls under ``__main__``."""
+    sys.exit(stage_main(name, doc, add_arguments, run))

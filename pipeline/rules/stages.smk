@@ -1,0 +1,39 @@
+# One Snakemake rule per registry stage. Rules are declared inside a function (not in a bare `for`
+# loop) so each rule captures its own stage: Snakemake issues 2832/3817.
+import re
+
+from pipeline.registry import Instance
+from pipeline.stages import STAGES
+
+
+def _declare(stage):
+    outs = [directory(o.path) if o.directory else o.path for o in stage.output_patterns()]
+    constraints = {wc: "|".join(re.escape(v) for v in vals) for wc, vals in stage.matrix_values(config).items()}
+    log_pattern = f"logs/{stage.name}/" + ("-".join("{%s}" % wc for wc in stage.matrix) or "run") + ".log"
+
+    def instance(wildcards):
+        return Instance(stage, {wc: wildcards[wc] for wc in stage.matrix})
+
+    rule:
+        name: stage.name
+        input:
+            lambda wc: instance(wc).deps(config) + stage.code_files(),
+        output:
+            *outs,
+        log:
+            log_pattern,
+        params:
+            cmd=lambda wc: instance(wc).command(config),
+        threads: stage.resources.threads
+        resources:
+            mem_mb=stage.resources.mem_mb,
+            runtime=stage.resources.runtime_min,
+            gpu=stage.resources.gpu,
+        wildcard_constraints:
+            **constraints,
+        shell:
+            "{params.cmd}"
+
+
+for _stage in STAGES.values():
+    _declare(_stage)
