@@ -18,6 +18,9 @@ except ConfigError as _err:
     sys.exit(2)
 
 
+localrules: all, check_config, report
+
+
 rule all:
     input:
         [out.path for inst in instances(config) for out in inst.outputs()],

@@ -31,6 +31,8 @@ def _declare(stage):
             gpu=stage.resources.gpu,
         wildcard_constraints:
             **constraints,
+        conda:
+            "../../envs/metasnn.yaml"
         shell:
             "{params.cmd}"
 

@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+# Run by Snakemake after creating the envs/metasnn.yaml environment (same name + .post-deploy.sh).
+set -euo pipefail
+python -m pip install --no-deps spikingjelly==2.0.0

@@ -1,0 +1,53 @@
+"""Shared fixtures: a throw-away copy of the repository for pipeline runs, and the venv's tools."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+IGNORE = shutil.ignore_patterns(".venv", ".git", "results", "data", "logs", ".snakemake", "__pycache__",
+                                ".pytest_cache", ".ruff_cache", "*.egg-info", ".notes", "tmp")
+
+
+def tool_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["DVC_NO_ANALYTICS"] = "1"
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def run(cmd: list[str] | str, cwd: Path, check: bool = True, timeout: int = 1800) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, env=tool_env(), capture_output=True, text=True, timeout=timeout,
+                          shell=isinstance(cmd, str))
+    if check and proc.returncode != 0:
+        raise AssertionError(f"command failed ({proc.returncode}): {cmd}\n--- stdout\n{proc.stdout[-4000:]}\n"
+                             f"--- stderr\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def copy_repo(dest: Path) -> Path:
+    """A git-initialised copy of the working tree (tracked and untracked files, no outputs)."""
+    shutil.copytree(ROOT, dest, ignore=IGNORE, symlinks=True)
+    run(["git", "init", "-q"], dest)
+    run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A"], dest)
+    run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "copy"], dest)
+    return dest
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    return copy_repo(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def smoke_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One repository copy shared by the slow pipeline tests of a session."""
+    return copy_repo(tmp_path_factory.mktemp("smoke") / "repo")

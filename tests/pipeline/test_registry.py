@@ -1,0 +1,109 @@
+"""The stage registry is the one source of truth for Snakemake and DVC."""
+
+import re
+
+import pytest
+
+from pipeline.config import load_config
+from pipeline.export_dvc import main as export_main
+from pipeline.stages import STAGES, instances
+from tests.conftest import ROOT, run
+
+
+def test_dvc_yaml_is_up_to_date():
+    assert export_main(["--check"]) == 0
+
+
+def test_hand_edited_dvc_yaml_is_detected(tmp_path, capsys):
+    edited = tmp_path / "dvc.yaml"
+    text = (ROOT / "dvc.yaml").read_text()
+    edited.write_text(text.replace("--scale ${scale}", "--scale smoke", 1))
+    assert export_main(["--check", "--output", str(edited)]) == 1
+    assert "stale or hand-edited" in capsys.readouterr().err
+
+
+def test_every_stage_depends_on_validated_config_except_the_validator():
+    cfg = load_config("default")
+    for inst in instances(cfg):
+        deps = inst.deps(cfg, engine="dvc")
+        assert ("results/config/validated.json" in deps) == (inst.stage.name != "check_config")
+
+
+def test_no_two_jobs_write_the_same_output():
+    for scale in ("smoke", "default", "paper"):
+        cfg = load_config(scale)
+        outs = [o.path for inst in instances(cfg) for o in inst.outputs()]
+        assert len(outs) == len(set(outs)), scale
+
+
+def _snakemake_commands(repo, *extra):
+    out = run(["snakemake", "-n", "-p", "--forceall", *extra], repo).stdout
+    return sorted(line.split("Shell command: ", 1)[1].strip() for line in out.splitlines()
+                  if line.startswith("Shell command: ") and "None" not in line)
+
+
+def _dvc_commands(repo):
+    out = run(["dvc", "repro", "--dry", "-f"], repo).stdout
+    return sorted(line[2:].strip() for line in out.splitlines() if line.startswith("> "))
+
+
+def test_snakemake_and_dvc_plan_the_same_commands(repo_copy):
+    snake = _snakemake_commands(repo_copy)
+    dvc = _dvc_commands(repo_copy)
+    assert snake and snake == dvc
+    assert len(snake) == len(instances(load_config("default")))
+
+
+def test_same_commands_at_smoke_scale(repo_copy):
+    snake = _snakemake_commands(repo_copy, "--configfile", "config/scales/smoke.yaml")
+    run(["python", "-m", "pipeline.apply_scale", "smoke"], repo_copy)
+    assert "scale: smoke" in (repo_copy / "params.yaml").read_text()
+    assert snake == _dvc_commands(repo_copy)
+
+
+def test_rules_are_the_registry_stages(repo_copy):
+    out = run(["snakemake", "--list-rules"], repo_copy).stdout.split()
+    assert set(out) == set(STAGES) | {"all"}
+
+
+def test_slurm_dry_run_shows_resources_and_gpus(repo_copy):
+    out = run(["snakemake", "-n", "--forceall", "--workflow-profile", "profiles/slurm"], repo_copy).stdout
+    blocks = re.split(r"\n(?=rule |localrule )", out)
+    seen = 0
+    for stage in STAGES.values():
+        for block in blocks:
+            if re.match(rf"(local)?rule {stage.name}:", block):
+                seen += 1
+                assert f"mem_mb={stage.resources.mem_mb}" in block
+                assert f"gpu={stage.resources.gpu}" in block
+    assert seen >= len(STAGES)
+
+
+def test_bad_key_stops_snakemake_with_one_line(repo_copy):
+    bad = repo_copy / "bad.yaml"
+    bad.write_text("data:\n  sourc: local\n")
+    proc = run(["snakemake", "-n", "--configfile", "bad.yaml"], repo_copy, check=False)
+    assert proc.returncode != 0
+    assert "error: config (params.yaml + --configfile deltas): unknown key 'data.sourc' (did you mean 'source'?)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (repo_copy / "results").exists()
+
+
+def test_bad_key_stops_dvc_before_any_stage(repo_copy):
+    params = repo_copy / "params.yaml"
+    params.write_text(params.read_text().replace("on_corrupt: error", "on_corrupt: error\n  windw_ms: 3"))
+    proc = run(["dvc", "repro"], repo_copy, check=False)
+    assert proc.returncode != 0
+    assert "unknown key 'data.windw_ms' (did you mean 'window_ms'?)" in proc.stderr + proc.stdout
+    assert not (repo_copy / "results" / "config" / "validated.json").exists()
+    produced = [p for p in (repo_copy / "results").rglob("*") if p.is_file()] if (repo_copy / "results").exists() else []
+    assert produced == []
+
+
+def test_check_config_cli_reports_bad_key_on_one_line(repo_copy):
+    params = repo_copy / "params.yaml"
+    params.write_text(params.read_text().replace("seeds: [0, 1, 2]", "seeds: [0, 1, 2]\nseedz: 3"))
+    proc = run(["python", "-m", "pipeline.check_config", "--params", "params.yaml", "--out", "results/config/validated.json"],
+               repo_copy, check=False)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1] == (
+        "error: params.yaml: unknown key 'seedz' (did you mean 'seeds'?)")

@@ -1,0 +1,97 @@
+import csv
+import io
+import json
+
+import pytest
+
+from metasnn.evaluation.statistics import PairedTest
+from metasnn.reporting.claims import ClaimResult, claims_rows, verdict_from_test, write_claims
+from metasnn.reporting.figures import figure
+from metasnn.reporting.tables import NOT_RUN, Measurement, write_comparison_table
+from metasnn.reporting.targets import load_targets
+
+
+def _rows(path):
+    return list(csv.DictReader(io.StringIO(path.read_text())))
+
+
+def test_targets_cover_spec_numbers_and_claims():
+    t = load_targets()
+    assert t.table("sn22_table2_fewshot").lookup({"dataset": "double_nmnist", "method": "maml_snn", "split": "test"}).value == 98.23
+    assert len(t.table("wu22_tableS1_inference").rows) == 42
+    assert len(t.claims) == 19 and "ip2-C1" in t.claims
+
+
+def test_table_has_required_columns_and_marks_unrun_rows(tmp_path):
+    m = Measurement({"dataset": "double_nmnist", "method": "maml_snn", "split": "test"}, per_seed=[80.0, 82.0, 84.0],
+                    per_task=[60.0, 100.0] * 50)
+    csv_path, md_path = write_comparison_table("sn22_table2_fewshot", [m], scale="smoke", data_source="synthetic",
+                                               out_dir=tmp_path)
+    rows = _rows(csv_path)
+    for col in ["paper_value", "paper_pm", "reproduced_mean", "reproduced_std", "ci95_low", "ci95_high", "n_seeds",
+                "n_tasks", "scale", "data_source", "comparable", "note"]:
+        assert col in rows[0]
+    measured = rows[0]
+    assert measured["paper_value"] == "98.23" and measured["reproduced_mean"] == "82"
+    assert measured["n_seeds"] == "3" and measured["n_tasks"] == "100" and measured["ci_over"] == "tasks"
+    assert measured["comparable"] == "no" and "synthetic data and smoke scale" in measured["note"]
+    unrun = [r for r in rows if r["note"] == NOT_RUN]
+    assert len(unrun) == 11 and all(r["reproduced_mean"] == "" for r in unrun)
+    assert "not run yet" in md_path.read_text()
+
+
+def test_paper_scale_real_data_rows_are_compared(tmp_path):
+    m = Measurement({"dataset": "double_nmnist", "method": "maml_snn", "split": "test"}, per_seed=[98.0, 98.5, 97.9])
+    csv_path, _ = write_comparison_table("sn22_table2_fewshot", [m], scale="paper", data_source="local", out_dir=tmp_path)
+    row = _rows(csv_path)[0]
+    assert row["comparable"] == "yes" and row["agrees"] == "yes" and row["ci_over"] == "seeds"
+
+
+def test_table_bytes_are_deterministic(tmp_path):
+    ms = [Measurement({"dataset": "double_asldvs", "method": "maml_cnn", "split": "val"}, per_seed=[0.123456789, 0.2])]
+    a = write_comparison_table("sn22_table2_fewshot", ms, scale="default", data_source="synthetic", out_dir=tmp_path / "a")
+    b = write_comparison_table("sn22_table2_fewshot", ms, scale="default", data_source="synthetic", out_dir=tmp_path / "b")
+    assert a[0].read_bytes() == b[0].read_bytes() and a[1].read_bytes() == b[1].read_bytes()
+
+
+def test_measurement_missing_a_key_column_is_rejected(tmp_path):
+    with pytest.raises(ValueError, match="lacks key columns"):
+        write_comparison_table("sn22_table2_fewshot", [Measurement({"dataset": "x"}, [1.0])], scale="smoke",
+                               data_source="synthetic", out_dir=tmp_path)
+
+
+def test_verdicts_follow_the_statistic():
+    sig_up = PairedTest(0.1, 0.05, 0.15, 0.001, 5)
+    assert verdict_from_test(sig_up) == "holds"
+    assert verdict_from_test(sig_up, direction=-1) == "does not hold"
+    assert verdict_from_test(PairedTest(0.1, -0.1, 0.3, 0.3, 5)) == "inconclusive"
+    assert verdict_from_test(PairedTest(0.1, float("nan"), float("nan"), float("nan"), 1)) == "inconclusive"
+
+
+def test_a_verdict_needs_a_statistic():
+    with pytest.raises(ValueError, match="needs the statistic"):
+        ClaimResult("sn22-C1", "holds", 0.1, "diff", "", None, None, None, 3, 100, "smoke", "synthetic", "t")
+
+
+def test_claims_round_trip_and_unrun_claims_are_listed(tmp_path):
+    r = ClaimResult("sn22-C1", "holds", 4.2, "MAML − FOMAML (pp)", "paired t-test", 0.01, 1.0, 7.0, 3, 100,
+                    "smoke", "synthetic", "sn22_table2_fewshot")
+    write_claims(tmp_path / "c.json", [r])
+    from metasnn.reporting.claims import read_claims
+
+    found = read_claims([tmp_path / "c.json"])
+    rows = claims_rows(found)
+    assert len(rows) == 19
+    assert rows[0]["verdict"] == "holds" and rows[1]["verdict"] == "not run"
+    with pytest.raises(ValueError, match="unknown claim id"):
+        write_claims(tmp_path / "d.json", [ClaimResult("xx-C9", "not run", None, "", "", None, None, None, None, None,
+                                                       "smoke", "synthetic", "t")])
+    assert json.loads((tmp_path / "c.json").read_text())[0]["p_value"] == 0.01
+
+
+def test_figures_are_deterministic_pngs(tmp_path):
+    for name in ("a.png", "b.png"):
+        with figure(tmp_path / name) as (_, ax):
+            ax.plot([1, 2, 3], [3, 1, 2])
+    assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
