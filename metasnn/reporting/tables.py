@@ -34,6 +34,9 @@ class Measurement:
 
     ``per_seed``: one value per seed (mean and std are over seeds). ``per_task``: optional pooled
     task-level values; when given, the 95% CI is over tasks, otherwise over seeds.
+    ``volatile``: a wall-clock measurement (latency, energy read from counters) that differs from
+    run to run; shown in the Markdown table, kept out of the CSV so CSVs stay byte-identical for
+    the same config and seeds.
     """
 
     key: Mapping[str, Any]
@@ -41,6 +44,7 @@ class Measurement:
     per_task: Sequence[float] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     note: str = ""
+    volatile: bool = False
 
 
 def comparability(scale: str, data_source: str) -> tuple[bool, str]:
@@ -87,7 +91,8 @@ def build_rows(
         if tr is not None and target.rule == "within_pm_or_ci" and comparable and math.isfinite(s.mean):
             half = (hi - lo) / 2 if math.isfinite(lo) else 0.0
             agrees = abs(tr.value - s.mean) <= (tr.pm or 0.0) + half
-        notes = [n for n in (why if tr is not None else "", m.note) if n]
+        notes = [n for n in (why if tr is not None else "", m.note,
+                             "measured wall-clock, varies between runs (not in the CSV)" if m.volatile else "") if n]
         row.update({
             "paper_value": tr.value if tr else None, "paper_pm": tr.pm if tr else None,
             "reproduced_mean": s.mean, "reproduced_std": s.std, "ci95_low": lo, "ci95_high": hi,
@@ -95,6 +100,7 @@ def build_rows(
             "comparable": comparable, "agrees": agrees, "note": "; ".join(notes),
         })
         row.update({c: m.extra.get(c) for c in extra_cols})
+        row["_volatile"] = m.volatile
         rows.append(row)
     for tr in target.rows:
         k = tuple(str(tr.key[c]) for c in key_cols)
@@ -166,7 +172,8 @@ def write_comparison_table(
     target = load_targets().table(table_id)
     columns, rows = build_rows(target, measurements, scale=scale, data_source=data_source)
     out_dir = Path(out_dir)
-    csv_path = atomic_write_text(out_dir / f"{table_id}.csv", render_csv(columns, rows))
+    stable = [r for r in rows if not r.get("_volatile")]
+    csv_path = atomic_write_text(out_dir / f"{table_id}.csv", render_csv(columns, stable))
     md_path = atomic_write_text(out_dir / f"{table_id}.md",
                                 render_markdown(target, columns, rows, caption=caption, notes=notes))
     return csv_path, md_path

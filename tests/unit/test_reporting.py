@@ -95,3 +95,11 @@ def test_figures_are_deterministic_pngs(tmp_path):
             ax.plot([1, 2, 3], [3, 1, 2])
     assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+
+
+def test_volatile_measurements_stay_out_of_the_csv(tmp_path):
+    key = {"dataset": "MNIST", "platform": "CPU (this machine)", "coding": "rate", "metric": "latency_ms"}
+    csv_path, md_path = write_comparison_table("wu22_tableS1_inference", [Measurement(key, [4.87], volatile=True)],
+                                               scale="default", data_source="synthetic", out_dir=tmp_path)
+    assert "CPU (this machine)" not in csv_path.read_text()
+    assert "CPU (this machine)" in md_path.read_text() and "varies between runs" in md_path.read_text()
