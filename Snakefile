@@ -10,6 +10,7 @@ from pipeline.config import validate_config
 from pipeline.stages import instances
 
 configfile: "params.yaml"
+report: "pipeline/report/workflow.rst"
 
 try:
     validate_config(config, source="config (params.yaml + --configfile deltas)")

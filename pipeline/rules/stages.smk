@@ -3,11 +3,23 @@
 import re
 
 from pipeline.registry import Instance
+from pipeline.report_captions import report_item
 from pipeline.stages import STAGES
 
 
+def _output(out):
+    """A registry Out as a Snakemake output: directory(), or report() for tables and figures."""
+    if out.directory:
+        return directory(out.path)
+    item = report_item(out.path)
+    if item is None:
+        return out.path
+    caption, category, subcategory = item
+    return report(out.path, caption=caption, category=category, subcategory=subcategory)
+
+
 def _declare(stage):
-    outs = [directory(o.path) if o.directory else o.path for o in stage.output_patterns()]
+    outs = [_output(o) for o in stage.output_patterns()]
     constraints = {wc: "|".join(re.escape(v) for v in vals) for wc, vals in stage.matrix_values(config).items()}
     log_pattern = f"logs/{stage.name}/" + ("-".join("{%s}" % wc for wc in stage.matrix) or "run") + ".log"
 

@@ -108,3 +108,15 @@ def test_dvc_repro_matches_snakemake_and_reruns_only_what_changed(snakemake_run)
     ran = _dvc_ran(third.stdout)
     assert users <= ran
     assert ran <= expected, f"reran stages that do not depend on {key}: {sorted(ran - expected)}"
+
+
+def test_snakemake_report_includes_every_table_and_figure(snakemake_run):
+    repo, _, _ = snakemake_run
+    run(["snakemake", "--workflow-profile", "profiles/ci", "--report", "results/report.html"], repo, timeout=600)
+    html = (repo / "results" / "report.html").read_text(errors="replace")
+    cfg = load_config("smoke")
+    items = {Path(o.path).name for inst in instances(cfg) for o in inst.outputs()
+             if o.path.startswith(("results/tables/", "results/figures/")) and o.path.endswith((".csv", ".png"))}
+    assert items
+    for name in items:
+        assert name in html, name
