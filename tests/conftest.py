@@ -12,8 +12,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-IGNORE = shutil.ignore_patterns(".venv", ".git", "results", "data", "logs", ".snakemake", "__pycache__",
-                                ".pytest_cache", ".ruff_cache", "*.egg-info", ".notes", "tmp")
+TOP_LEVEL_OUTPUTS = {".venv", ".git", "results", "data", "logs", ".snakemake", ".notes", "tmp", ".dvc/cache", ".dvc/tmp"}
+ANYWHERE = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info")
+
+
+def IGNORE(directory: str, names: list[str]) -> set[str]:  # noqa: N802 - shutil.copytree's ignore callable
+    """Skip generated top-level folders (``/data``, not ``metasnn/data``) and caches anywhere."""
+    rel = Path(directory).resolve().relative_to(ROOT)
+    top = {n for n in names if (str(rel / n) if str(rel) != "." else n) in TOP_LEVEL_OUTPUTS}
+    return top | set(ANYWHERE(directory, names))
 
 
 def tool_env() -> dict[str, str]:

@@ -1,0 +1,82 @@
+"""fetch_data / build_metadataset / inspect_data as a user runs them (in-process, tiny sizes)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline import build_metadataset, fetch_data, inspect_data
+from pipeline.cli import stage_main
+
+
+def stage(module, name, argv, tmp_path):
+    return stage_main(name, module.__doc__, module.add_arguments, module.run, [*argv, "--log", str(tmp_path / f"{name}.log")])
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("run")
+    assert stage(fetch_data, "fetch_data", ["--raw", "nmnist", "--nmnist-train-per-class", "3", "--nmnist-test-per-class", "2",
+                                            "--out", str(tmp / "fetched/nmnist")], tmp) == 0
+    assert stage(fetch_data, "fetch_data", ["--raw", "asldvs", "--asldvs-per-class", "3", "--out", str(tmp / "fetched/asldvs")], tmp) == 0
+    for name, raw in (("double_nmnist", "nmnist"), ("double_asldvs", "asldvs")):
+        assert stage(build_metadataset, "build_metadataset", ["--dataset", name, "--raw", str(tmp / "fetched" / raw),
+                                                              "--time-bin-ms", "10", "--out", str(tmp / "meta" / name)], tmp) == 0
+    return tmp
+
+
+def test_synthetic_fetch_build_inspect(pipeline_run, tmp_path):
+    tmp = pipeline_run
+    manifest = json.loads((tmp / "fetched/nmnist/manifest.json").read_text())
+    assert manifest["source"] == "synthetic" and manifest["root"] == "files" and manifest["skipped_count"] == 0
+    assert manifest["counts"]["train"]["0"] == 3 and (tmp / "fetched/nmnist/files/Train/3/00001.bin").is_file()
+    prov = json.loads((tmp / "meta/double_nmnist/provenance.json").read_text())
+    assert prov["data_source"] == "synthetic"
+    from metasnn.data import load_metadataset
+
+    assert load_metadataset(tmp / "meta/double_asldvs").num_steps == 10
+    rc = stage(inspect_data, "inspect_data", ["--meta", str(tmp / "meta/double_nmnist"), str(tmp / "meta/double_asldvs"),
+                                              "--fetched", str(tmp / "fetched/nmnist"), "--per-split", "3",
+                                              "--figure", str(tmp_path / "fig.png"), "--stats", str(tmp_path / "s.csv"),
+                                              "--stats-md", str(tmp_path / "s.md")], tmp_path)
+    assert rc == 0
+    assert (tmp_path / "fig.png").read_bytes()[:4] == b"\x89PNG"
+    assert "double_asldvs" in (tmp_path / "s.md").read_text() and "events_mean" in (tmp_path / "s.csv").read_text()
+
+
+def test_fetch_is_deterministic(pipeline_run, tmp_path):
+    assert stage(fetch_data, "fetch_data", ["--raw", "nmnist", "--nmnist-train-per-class", "3", "--nmnist-test-per-class", "2",
+                                            "--out", str(tmp_path / "again")], tmp_path) == 0
+    for rel in ("manifest.json", "files/Test/9/00002.bin"):
+        assert (tmp_path / "again" / rel).read_bytes() == (pipeline_run / "fetched/nmnist" / rel).read_bytes()
+
+
+def test_local_source_missing_directory_is_one_line(tmp_path, capsys):
+    rc = stage(fetch_data, "fetch_data", ["--raw", "nmnist", "--source", "local", "--root", str(tmp_path / "raw"),
+                                          "--out", str(tmp_path / "out")], tmp_path)
+    err = [line for line in capsys.readouterr().err.splitlines() if " INFO " not in line]
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error: ")
+    assert str(tmp_path / "raw" / "N-MNIST") in err[0] and "expected layout" in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_local_source_uses_files_in_place_and_counts_skips(pipeline_run, tmp_path):
+    import shutil
+
+    root = tmp_path / "raw" / "N-MNIST"
+    shutil.copytree(pipeline_run / "fetched/nmnist/files", root)
+    (root / "Train/6/00002.bin").write_bytes(b"\x00" * 7)
+    rc = stage(fetch_data, "fetch_data", ["--raw", "nmnist", "--source", "local", "--root", str(tmp_path / "raw"),
+                                          "--on-corrupt", "skip", "--out", str(tmp_path / "out")], tmp_path)
+    assert rc == 0
+    manifest = json.loads((tmp_path / "out/manifest.json").read_text())
+    assert manifest["root"] == str(root.resolve()) and not (tmp_path / "out/files").exists()
+    assert manifest["skipped_count"] == 1 and manifest["counts"]["train"]["6"] == 2
+    assert json.loads((tmp_path / "out/provenance.json").read_text())["data_source"] == "local"
+    assert stage(build_metadataset, "build_metadataset", ["--dataset", "double_nmnist", "--raw", str(tmp_path / "out"),
+                                                          "--time-bin-ms", "10", "--out", str(tmp_path / "meta")], tmp_path) == 0
+    # the user's directory may also be given directly
+    rc = stage(fetch_data, "fetch_data", ["--raw", "nmnist", "--source", "local", "--root", str(root),
+                                          "--on-corrupt", "skip", "--out", str(tmp_path / "out2")], tmp_path)
+    assert rc == 0
