@@ -102,7 +102,7 @@ def inference_table(inf: Mapping[str, CostReport], measured: Sequence[Measured],
                               ("power_w", meas.power_w)):
             ms.append(Measurement(key={"dataset": dataset, "platform": platform, "coding": "rate", "metric": metric},
                                   per_seed=[math.nan if value is None else value], extra=common, note=meas.note,
-                                  volatile=value is not None))
+                                  volatile=meas.latency_s is not None))
     notes = [
         f"Network {list(study.inference_sizes)} on cores {list(study.inference_cores) if study.inference_cores else 'auto'}"
         f" of {study.chip.name}, T={study.inference_timesteps}.",
