@@ -124,11 +124,16 @@ def safe_extract(archive: str | os.PathLike, target: str | os.PathLike) -> list[
 
 
 def _download(url: str, dest: Path, progress: Callable | None = None) -> None:
+    if os.environ.get("METASNN_OFFLINE") == "1":  # offline compute nodes, and tests: never touch the network
+        raise urllib.error.URLError("offline: METASNN_OFFLINE=1 is set")
     tmp = dest.with_name(dest.name + ".part")
     request = urllib.request.Request(url, headers={"User-Agent": "metasnn"})
-    with _open_url(request, timeout=60) as response, open(tmp, "wb") as fh:
-        shutil.copyfileobj(response, fh, 1 << 20)
-    os.replace(tmp, dest)
+    try:
+        with _open_url(request, timeout=60) as response, open(tmp, "wb") as fh:
+            shutil.copyfileobj(response, fh, 1 << 20)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)  # an interrupted download leaves no partial file
 
 
 def _no_network(dataset: str, archive: Archive, root: Path, reason: str) -> NetworkUnavailableError:
