@@ -23,7 +23,7 @@ import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from metasnn.errors import ConfigError
 from pipeline.config import ROOT, get_key
@@ -85,7 +85,7 @@ class Gather:
     label: str = "gathered"
 
 
-ArgValue = Union[str, int, float, W, P, In, Out, Each, Gather]
+ArgValue = str | int | float | W | P | In | Out | Each | Gather
 
 
 @dataclass(frozen=True)

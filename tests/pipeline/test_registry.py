@@ -2,8 +2,6 @@
 
 import re
 
-import pytest
-
 from pipeline.config import load_config
 from pipeline.export_dvc import main as export_main
 from pipeline.stages import STAGES, instances
