@@ -1,0 +1,64 @@
+"""Few-shot methods by name: one interface through which every meta-learning method is evaluated.
+
+Each method lives in its own module and exposes a loader ``load_evaluator(model_dir) ->
+EpisodeEvaluator`` that rebuilds its trained model from the directory its training stage wrote.
+The evaluator adapts on an episode's support set the way the method does (MAML inner steps,
+Hebbian trace, learned per-synapse plasticity, intrinsic plasticity, ...) and returns the query
+accuracy. Cross-dataset tests and any other method-agnostic evaluation go through this registry.
+
+Adding a method = its own module + one entry in :data:`METHODS`::
+
+    "dsp": MethodEntry(paper="dsp", loader="metasnn.plasticity.dsp:load_evaluator",
+                       trained_by="dsp_train", description="per-synapse meta-learned plasticity"),
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from metasnn.errors import ConfigError
+
+__all__ = ["EpisodeEvaluator", "MethodEntry", "METHODS", "get_method", "load_evaluator"]
+
+
+class EpisodeEvaluator(Protocol):
+    """A trained few-shot learner, ready to adapt on a support set and score the query set."""
+
+    #: ``(2, H, W)`` frames and ``T`` time steps the model was trained on (episodes of another
+    #: dataset are resampled to this before evaluation).
+    frame_shape: tuple[int, int, int]
+    num_steps: int
+
+    def __call__(self, episode: object) -> float:
+        """Adapt on ``episode.support_x/support_y``; return accuracy on ``query_x/query_y`` in [0, 1]."""
+        ...
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    paper: str
+    loader: str  # "package.module:function" returning an EpisodeEvaluator for a model directory
+    trained_by: str  # the registry stage whose output directory the loader reads
+    description: str = ""
+
+
+#: Every meta-learning method of the benchmark. Keep alphabetical within a paper.
+METHODS: dict[str, MethodEntry] = {}
+
+
+def get_method(name: str) -> MethodEntry:
+    if name not in METHODS:
+        raise ConfigError(f"unknown few-shot method {name!r}; registered: {', '.join(sorted(METHODS)) or 'none'}")
+    return METHODS[name]
+
+
+def load_evaluator(name: str, model_dir: str | Path) -> EpisodeEvaluator:
+    """Import the method's loader lazily and build its evaluator from ``model_dir``."""
+    entry = get_method(name)
+    module_name, _, func_name = entry.loader.partition(":")
+    loader: Callable[[Path], EpisodeEvaluator] = getattr(importlib.import_module(module_name), func_name)
+    return loader(Path(model_dir))
