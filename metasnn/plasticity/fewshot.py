@@ -1,0 +1,133 @@
+"""HP few-shot learning (wu22): conv features + a plastic output layer with label clamping.
+
+Per episode (wu22 few-shot code, ``hybridNet``):
+
+1. every sample's events are summed over time into a static 2-channel image (``log1p`` of the
+   counts) and passed through a small conv stack with ``tanh`` (wu22 uses ``tanh`` convs as its
+   feature extractor) → feature vector ``x``;
+2. **support presentation**: the support samples are presented one per time step (each from a
+   rested neuron; only the trace carries over) to the plastic output layer (:class:`~metasnn.plasticity.hp.HPLinear`, wu22 neuron) while the label is
+   clamped onto the output as an extra current ``label_gain · onehot(y)``; the layer's Hebbian
+   trace ``P`` (one per episode) stores the class–feature correlations. The post-synaptic term is
+   wu22's few-shot one, ``softmax(u − β)`` over the output neurons (``post_form="softmax"``): with
+   the non-competitive ``tanh`` every column would learn every support sample;
+3. **query**: every query sample is presented once from a rested neuron with the trace left by the
+   support (queries do not update ``P``, so they do not influence each other); the output
+   membrane divided by θ_th is the logit.
+
+The conv weights and ``W`` (global) and the layer's θ = {α, η_pre, β_post} (meta) are trained
+across episodes on the query cross-entropy with one gradient for both (wu22 code's joint update).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from metasnn.plasticity.hp import HPConfig, HPLinear, hebbian_update
+from metasnn.snn.neuron import DecolleLIFNode
+
+__all__ = ["HPFewShotNet"]
+
+
+class HPFewShotNet(nn.Module):
+    """Conv features + plastic output layer for ``ways``-way episodes on ``[T, B, 2, H, W]`` frames."""
+
+    def __init__(self, frame_hw: Sequence[int], ways: int, channels: Sequence[int] = (16, 32),
+                 label_gain: float = 10.0, config: HPConfig | None = None, seed: int = 0):
+        super().__init__()
+        gen = torch.Generator().manual_seed(int(seed))
+        self.config = config or HPConfig(reset="episode", post_form="softmax")
+        self.ways = int(ways)
+        self.label_gain = float(label_gain)
+        convs = []
+        c_in, h, w = 2, int(frame_hw[0]), int(frame_hw[1])
+        for c_out in channels:
+            conv = nn.Conv2d(c_in, int(c_out), 3, stride=2, padding=1)
+            bound = 1.0 / (c_in * 9) ** 0.5
+            with torch.no_grad():
+                conv.weight.uniform_(-bound, bound, generator=gen)
+                conv.bias.uniform_(-bound, bound, generator=gen)
+            convs.append(conv)
+            c_in, h, w = int(c_out), (h + 1) // 2, (w + 1) // 2
+        self.convs = nn.ModuleList(convs)
+        self.n_features = c_in * h * w
+        self.readout = HPLinear(self.n_features, self.ways, plastic=True, config=self.config, generator=gen)
+
+    def weight_names(self) -> list[str]:
+        return [n for n, _ in self.named_parameters() if n.startswith("convs.") or ".synapse." in n]
+
+    def meta_names(self) -> list[str]:
+        return [n for n, _ in self.named_parameters() if n.rsplit(".", 1)[-1] in ("alpha", "eta_pre", "beta_post")]
+
+    def features(self, frames: torch.Tensor) -> torch.Tensor:
+        x = torch.log1p(frames.sum(0))
+        for conv in self.convs:
+            x = torch.tanh(conv(x))
+        return x.flatten(1)
+
+    def support_trace(self, support_x: torch.Tensor, support_y: torch.Tensor) -> torch.Tensor:
+        """Present the support one sample per step with the label clamped; returns the trace ``P``."""
+        feats = self.features(support_x)
+        layer = self.readout
+        trace = feats.new_zeros(layer.n_in, layer.n_out)
+        clamp = self.label_gain * F.one_hot(support_y, self.ways).to(feats.dtype)
+        for k in range(feats.shape[0]):
+            x = feats[k : k + 1]
+            drive = layer.synapse(x) + layer.alpha * (x @ trace) + clamp[k : k + 1]
+            # each presentation starts from a rested neuron: with the soft reset and gain 10 the clamped
+            # membrane would otherwise leak into the next sample's step (wu22's code resets hard on a spike)
+            _, state = layer.node.single_step_functional_forward((drive,), DecolleLIFNode.initial_state())
+            trace = hebbian_update(trace, x, state[0], layer.eta_pre, layer.beta_post, self.config)
+        return trace
+
+    def query_logits(self, query_x: torch.Tensor, trace: torch.Tensor) -> torch.Tensor:
+        feats = self.features(query_x)
+        layer = self.readout
+        drive = layer.synapse(feats) + layer.alpha * (feats @ trace)
+        _, state = layer.node.single_step_functional_forward((drive,), DecolleLIFNode.initial_state())
+        return state[0] / self.config.threshold
+
+    def forward(self, support_x: torch.Tensor, support_y: torch.Tensor, query_x: torch.Tensor) -> torch.Tensor:
+        """Query logits ``[Q, ways]`` after presenting the labelled support."""
+        return self.query_logits(query_x, self.support_trace(support_x, support_y))
+
+
+class HPFewShotEvaluator:
+    """:class:`~metasnn.meta.methods.EpisodeEvaluator` of a trained :class:`HPFewShotNet`."""
+
+    def __init__(self, net: HPFewShotNet, frame_shape: tuple[int, int, int], num_steps: int):
+        self.net, self.frame_shape, self.num_steps = net.eval(), tuple(frame_shape), int(num_steps)
+
+    @torch.no_grad()
+    def __call__(self, episode) -> float:  # noqa: ANN001
+        logits = self.net(episode.support_x, episode.support_y, episode.query_x)
+        return float((logits.argmax(1) == episode.query_y).float().mean())
+
+
+def load_evaluator(model_dir) -> HPFewShotEvaluator:  # noqa: ANN001
+    """Rebuild the network ``pipeline.wu22_fewshot_hp`` wrote into ``model_dir`` (model.pt + result.json).
+
+    The frame size comes from the payload or, for older payloads, from the meta-dataset's fixed geometry
+    (``result.json``'s dataset); HP sums events over time, so ``num_steps`` only sets the resampled T (1).
+    """
+    import json
+    from pathlib import Path
+
+    from metasnn.data.frames import frame_spec
+    from metasnn.data.metadataset import _GEOMETRY
+    from metasnn.io import load_tensors
+
+    model_dir = Path(model_dir)
+    payload = load_tensors(model_dir / "model.pt")
+    frame_shape = payload.get("frame_shape")
+    if frame_shape is None:
+        spec = frame_spec(1.0, 1.0, **_GEOMETRY[json.loads((model_dir / "result.json").read_text())["dataset"]])
+        frame_shape = (2, 2 * spec.width, spec.height)
+    net = HPFewShotNet(tuple(frame_shape)[1:], int(payload["ways"]), [int(c) for c in payload["channels"]],
+                       float(payload.get("label_gain", 10.0)), HPConfig(reset="episode"))
+    net.load_state_dict(payload["state_dict"])
+    return HPFewShotEvaluator(net, tuple(frame_shape), int(payload.get("num_steps", 1)))
