@@ -1,0 +1,272 @@
+"""ip2 (Yu et al. 2025, IP²-RSNN): bi-level intrinsic plasticity and learning-to-learn, on event episodes.
+
+Network: pooled event input (:func:`~metasnn.plasticity.encoding.pooled_input`) → a hidden layer
+of ``hidden`` neurons (optionally recurrent: ``I_t = W_in·x_t + W_rec·s_{t−1}``) → a linear readout
+of the time-averaged hidden spikes (``ways`` logits). Hidden neuron: the project's DECOLLE LIF
+(:class:`IntrinsicLIFNode`, a :class:`~metasnn.snn.neuron.DecolleLIFNode` fed its synaptic current
+through an identity synapse) with **per-neuron** intrinsic parameters::
+
+    Q ← β_i·Q + (1−β_i)·I          dendritic current, β_i = exp(−1/τ_d,i)
+    P ← α_i·P + (1−α_i)·Q          membrane, α_i = exp(−1/τ_m,i)
+    U = P + R,  S = H(U − ϑ_i)     threshold ϑ_i (R: DECOLLE refractory trace)
+
+Bi-level intrinsic plasticity:
+
+* **fast (inner) level** — per task, gradient steps on the masked intrinsic parameters only
+  (synaptic weights fixed) on ``CE(support) + λ·mean_i (rate_i − r*)²`` (homeostatic activity
+  penalty), reusing :func:`metasnn.meta.maml.adapt` with an ``InnerLoop`` restricted to those names;
+* **slow (outer) level** — (1) the mask of adaptable intrinsic parameters is selected once per
+  task family (the candidate with the fewest steps to criterion on a few meta-train tasks) and then
+  fixed; (2) the synaptic weights and the intrinsic initial values are updated after each task
+  (first-order meta-gradient of the query loss at the adapted parameters, Adam).
+
+**Point-neuron baseline**: the same network with point neurons (no dendritic filter, β = 0, fixed
+threshold and τ_m), whose inner loop adapts the readout **weights** by SGD, weights carried from
+task to task (plain sequential learning, no meta level).
+
+Learning-to-learn readout: over a sequence of tasks, the number of inner steps until the support
+accuracy reaches ``criterion`` (``max_steps`` if never) — falling with the task index when the
+model learns to learn.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from metasnn.errors import ConfigError
+from metasnn.meta.maml import InnerLoop, accuracy, adapt
+from metasnn.plasticity.encoding import input_size, pooled_input
+from metasnn.snn.neuron import DecolleLIFNode
+from metasnn.snn.surrogate import FastSigmoid
+
+__all__ = ["INTRINSIC", "IP2Config", "IntrinsicLIFNode", "IntrinsicNet", "parse_mask", "steps_to_criterion",
+           "select_mask", "run_sequence", "evaluate", "load_evaluator"]
+
+INTRINSIC = ("threshold", "tau_m", "tau_d")
+
+
+def parse_mask(text: str) -> tuple[str, ...]:
+    """``"threshold+tau_m"`` → ``("threshold", "tau_m")`` (validated)."""
+    parts = tuple(p for p in str(text).split("+") if p)
+    bad = [p for p in parts if p not in INTRINSIC]
+    if bad or not parts:
+        raise ConfigError(f"ip2 mask {text!r}: use '+'-joined names from {', '.join(INTRINSIC)}")
+    return parts
+
+
+@dataclass(frozen=True)
+class IP2Config:
+    model: str = "intrinsic"  # intrinsic | point
+    recurrent: bool = True
+    ways: int = 5
+    shots: int = 2
+    queries: int = 5
+    grid: tuple[int, int] = (8, 4)
+    steps: int = 10
+    hidden: int = 32
+    inner_lr: float = 5.0
+    max_steps: int = 10
+    criterion: float = 0.6
+    homeostasis: float = 0.1
+    target_rate: float = 0.2
+    outer_lr: float = 1e-2
+    mask: tuple[str, ...] = INTRINSIC
+
+    def __post_init__(self) -> None:
+        if self.model not in ("intrinsic", "point"):
+            raise ConfigError(f"ip2 model must be 'intrinsic' or 'point', got {self.model!r}")
+        if not 0.0 < self.criterion <= 1.0 or self.max_steps < 1:
+            raise ConfigError("ip2: criterion must be in (0, 1] and max_steps >= 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["grid"], d["mask"] = list(self.grid), list(self.mask)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> IP2Config:
+        d = dict(d)
+        d["grid"], d["mask"] = tuple(d["grid"]), tuple(d["mask"])
+        return cls(**d)
+
+
+class IntrinsicLIFNode(DecolleLIFNode):
+    """DECOLLE LIF on its own synaptic current with per-neuron decays and threshold (passed explicitly)."""
+
+    def __init__(self, surrogate_function: nn.Module | None = None):
+        super().__init__(nn.Identity(), surrogate_function=surrogate_function)
+
+    def single_step_functional_forward(self, inputs, states, alpha=None, beta=None, threshold=None, **kwargs):  # noqa: ANN001, ARG002
+        """One step with tensors ``alpha``, ``beta``, ``threshold`` (``[hidden]``); returns ``((U,), state)``."""
+        current = inputs[0]
+        _, q, p, r, s = states
+        q_new = beta * q + (1.0 - beta) * current
+        p = alpha * p + (1.0 - alpha) * q_new
+        r = self.alpha_refractory * r - ((1.0 - self.alpha_refractory) * self.w_refractory) * s
+        u = p + r
+        s = self.surrogate_function(u - threshold)
+        return (u,), (u, q_new, p, r, s)
+
+
+class IntrinsicNet(nn.Module):
+    """Hidden (recurrent) intrinsic-LIF layer + linear readout; run functionally over a params dict."""
+
+    def __init__(self, config: IP2Config, seed: int = 0, spiking: bool = True):
+        super().__init__()
+        self.config = config
+        gen = torch.Generator().manual_seed(int(seed))
+        n_in, h = input_size(config.grid), config.hidden
+        self.w_in = nn.Parameter(torch.randn(h, n_in, generator=gen) * (2.0 / math.sqrt(n_in)))
+        self.w_rec = nn.Parameter(torch.randn(h, h, generator=gen) * (0.5 / math.sqrt(h))) if config.recurrent else None
+        self.w_out = nn.Parameter(torch.randn(config.ways, h, generator=gen) * (1.0 / math.sqrt(h)))
+        self.b_out = nn.Parameter(torch.zeros(config.ways))
+        point = config.model == "point"
+        self.threshold = nn.Parameter(torch.full((h,), 0.5))
+        self.tau_m = nn.Parameter(torch.full((h,), 3.0))
+        self.tau_d = nn.Parameter(torch.full((h,), 0.0 if point else 2.0))  # τ_d = 0: no dendritic filter
+        self.node = IntrinsicLIFNode(FastSigmoid(spiking=spiking))
+
+    def weight_names(self) -> list[str]:
+        return [n for n in ("w_in", "w_rec", "w_out", "b_out") if getattr(self, n) is not None]
+
+    def fast_names(self) -> tuple[str, ...]:
+        """What the inner loop adapts: masked intrinsic parameters (intrinsic) or the readout (point)."""
+        return ("w_out", "b_out") if self.config.model == "point" else tuple(self.config.mask)
+
+    def run(self, params: Mapping[str, torch.Tensor], frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(logits [B, ways], rate [hidden])`` for ``[T, B, 2, H, W]`` frames under ``params``."""
+        x = pooled_input(frames, self.config.grid, self.config.steps)
+        alpha = torch.exp(-1.0 / params["tau_m"].clamp_min(0.1))
+        tau_d = params["tau_d"]
+        beta = torch.where(tau_d > 0.05, torch.exp(-1.0 / tau_d.clamp_min(0.05)), torch.zeros_like(tau_d))
+        drive_in = x @ params["w_in"].transpose(0, 1)
+        state = (0.0, 0.0, 0.0, 0.0, drive_in.new_zeros(drive_in.shape[1:]))
+        spikes = []
+        for t in range(drive_in.shape[0]):
+            current = drive_in[t]
+            if self.w_rec is not None:
+                current = current + state[4] @ params["w_rec"].transpose(0, 1)
+            _, state = self.node.single_step_functional_forward((current,), state, alpha=alpha, beta=beta,
+                                                                threshold=params["threshold"])
+            spikes.append(state[4])
+        rate_per_sample = torch.stack(spikes).mean(0)  # [B, hidden]
+        logits = rate_per_sample @ params["w_out"].transpose(0, 1) * 4.0 + params["b_out"]
+        return logits, rate_per_sample.mean(0)
+
+    def inner_loss(self, params: Mapping[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Support loss of the fast level: cross-entropy + homeostatic activity penalty (``maml`` loss_fn)."""
+        logits, rate = self.run(params, x)
+        penalty = ((rate - self.config.target_rate) ** 2).mean()
+        return F.cross_entropy(logits, y) + self.config.homeostasis * penalty, logits
+
+
+def steps_to_criterion(net: IntrinsicNet, params: Mapping[str, torch.Tensor], episode: Any, *, max_steps: int | None = None,
+                       second_order: bool = False) -> tuple[int, dict[str, torch.Tensor]]:
+    """Inner gradient steps on ``net.fast_names()`` until support accuracy ≥ criterion; ``(steps, fast params)``."""
+    cfg = net.config
+    limit = cfg.max_steps if max_steps is None else max_steps
+    inner = InnerLoop(steps=1, lr=cfg.inner_lr, second_order=second_order, adapt=net.fast_names())
+    fast = dict(params)
+    for step in range(limit + 1):
+        with torch.no_grad():
+            logits, _ = net.run(fast, episode.support_x)
+        if accuracy(logits, episode.support_y) >= cfg.criterion or step == limit:
+            return step, fast
+        fast = adapt(fast, net.inner_loss, episode.support_x, episode.support_y, inner).params
+    return limit, fast  # pragma: no cover - loop always returns
+
+
+def select_mask(config: IP2Config, candidates: Sequence[str], episodes: Sequence[Any], seed: int
+                ) -> tuple[tuple[str, ...], dict[str, float]]:
+    """Slow level, part 1: the candidate mask with the fewest mean steps to criterion (ties: first listed)."""
+    scores: dict[str, float] = {}
+    for text in candidates:
+        net = IntrinsicNet(_replace(config, mask=parse_mask(text)), seed=seed)
+        params = dict(net.named_parameters())
+        scores[text] = sum(steps_to_criterion(net, params, ep)[0] for ep in episodes) / len(episodes)
+    best = min(candidates, key=lambda c: (scores[c], list(candidates).index(c)))
+    return parse_mask(best), scores
+
+
+def _replace(config: IP2Config, **kw: Any) -> IP2Config:
+    d = config.to_dict()
+    d.update({k: list(v) if isinstance(v, tuple) else v for k, v in kw.items()})
+    return IP2Config.from_dict(d)
+
+
+def run_sequence(net: IntrinsicNet, episodes: Iterable[Any], progress: Callable[[Any], Any] | None = None
+                 ) -> list[dict[str, float]]:
+    """The learning-to-learn sequence: per task, steps to criterion, then the slow update.
+
+    intrinsic model: fast intrinsic params start from their slow values each task; after the task the
+    slow weights and intrinsic initial values take one Adam step on the query loss at the adapted
+    parameters (first order). point model: the readout weights adapted on a task are kept for the next.
+    """
+    params = dict(net.named_parameters())
+    optimizer = torch.optim.Adam(params.values(), lr=net.config.outer_lr) if net.config.model == "intrinsic" else None
+    rows = []
+    items = list(episodes)
+    for k, ep in enumerate(progress(items) if progress is not None else items):
+        steps, fast = steps_to_criterion(net, params, ep)
+        logits, _ = net.run(fast, ep.query_x)
+        loss = F.cross_entropy(logits, ep.query_y)
+        rows.append({"task": k, "steps_to_criterion": steps, "query_acc": accuracy(logits.detach(), ep.query_y),
+                     "query_loss": float(loss.detach())})
+        if optimizer is not None:
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        else:
+            with torch.no_grad():
+                for name in net.fast_names():
+                    params[name].copy_(fast[name].detach())
+    return rows
+
+
+def evaluate(net: IntrinsicNet, episodes: Iterable[Any], steps: int | None = None) -> list[float]:
+    """Query accuracy per held-out task after the inner loop (to criterion, at most ``steps``), from the slow state."""
+    params = {k: v.detach() for k, v in net.named_parameters()}
+    for v in params.values():
+        v.requires_grad_(True)
+    out = []
+    for ep in episodes:
+        _, fast = steps_to_criterion(net, params, ep, max_steps=steps)
+        with torch.no_grad():
+            out.append(accuracy(net.run(fast, ep.query_x)[0], ep.query_y))
+    return out
+
+
+class IP2Evaluator:
+    """:class:`~metasnn.meta.methods.EpisodeEvaluator` of a trained ip2 network."""
+
+    def __init__(self, net: IntrinsicNet, frame_shape: tuple[int, int, int], num_steps: int):
+        self.net, self.frame_shape, self.num_steps = net, tuple(frame_shape), int(num_steps)
+
+    def __call__(self, episode: Any) -> float:
+        return evaluate(self.net, [episode])[0]
+
+
+def model_payload(nets: Mapping[str, IntrinsicNet], frame_shape: Sequence[int], num_steps: int,
+                  extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {"models": {k: {"state_dict": n.state_dict(), "config": n.config.to_dict()} for k, n in nets.items()},
+            "frame_shape": list(frame_shape), "num_steps": int(num_steps), **(extra or {})}
+
+
+def load_evaluator(model_dir: Path, model: str = "intrinsic") -> IP2Evaluator:
+    """Rebuild the ``model`` network written by ``pipeline.ip2_train`` into ``model_dir``."""
+    from metasnn.io import load_tensors
+
+    payload = load_tensors(Path(model_dir) / "model.pt")
+    entry = payload["models"][model]
+    net = IntrinsicNet(IP2Config.from_dict(entry["config"]))
+    net.load_state_dict(entry["state_dict"])
+    return IP2Evaluator(net, tuple(payload["frame_shape"]), int(payload["num_steps"]))

@@ -1,0 +1,329 @@
+"""mp23 (Shen et al. 2023): a meta-learned combination of plasticity-rule terms, few-shot on event data.
+
+Per-synapse rule on pre/post spike traces (``W`` is ``[post i, pre j]``)::
+
+    ΔW_ij = η_ij · ( A_ij · x_j · (y_i − C_ij) + B_ij · y_i + D_ij )
+    W     ← (W + ΔW) / max(1, max|W + ΔW|)     (max-abs bound after every support step)
+    W_episode = W / max|W|                      (max-abs normalised episode weights, used by the queries)
+
+``x``: exponential trace of the hidden-layer spikes, ``y``: exponential trace of the output
+spikes. The update is the mean over the samples presented at that step.
+
+Few-shot use (one episode): the plastic weights start at **zero** and are built by the rule alone
+while the support set is presented (all support samples in parallel, ``steps`` time bins) with the
+label clamped onto the output layer as an extra current ``label_gain · onehot(y)``. Queries are
+then run through the frozen episode weights, no plasticity; the logits are a learned scale times
+the time-averaged output membrane. Neurons: the project's
+:class:`~metasnn.snn.neuron.DecolleLIFNode` (hidden layer: ``Linear`` synapse on the pooled input,
+:func:`~metasnn.plasticity.encoding.pooled_input`; output: the plastic drive fed to an identity
+synapse).
+
+Meta-parameters, trained across episodes on the query cross-entropy: the hidden layer's weights,
+the readout scale and the rule tensors ``η, A, B, C, D`` (``[ways, hidden]`` each). Default meta
+optimiser: gradient through the unrolled support presentation (Adam + cosine,
+:class:`~metasnn.meta.outer.MetaOptimizer`); option: an antithetic evolution strategy (PGPE-style,
+the original's optimiser) estimating the same gradient from loss differences.
+
+Rule variants (``mp23_rule_ablation``): ``abcd`` all four terms meta-learned; ``bd`` only
+``B, D`` (no Hebbian term); ``a_only`` only ``A`` (``C = 0``: plain Hebbian ``A·x·y``);
+``fixed`` the rule frozen at its initialisation (only the hidden layer and scale are
+meta-learned). Initialisation (all variants): ``η = eta_init``, ``A = 1 + init_spread·N(0, 1)``
+on active ``A``, ``B = C = D = 0`` — meta-training decides how much of each term to use (random
+``B, D`` at the start swamp the small Hebbian products ``x·y`` and leave the rule at chance).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from metasnn.errors import ConfigError
+from metasnn.meta.maml import accuracy
+from metasnn.meta.outer import MetaOptimizer
+from metasnn.meta.training import TrainResult, train_loop
+from metasnn.plasticity.encoding import input_size, pooled_input
+from metasnn.snn.neuron import DecolleLIFNode
+from metasnn.snn.surrogate import FastSigmoid
+
+__all__ = ["VARIANTS", "RULE_TERMS", "MP23Config", "rule_update", "max_abs_normalise", "MetaplasticityNet",
+           "es_gradient", "metatrain", "evaluate", "load_evaluator"]
+
+RULE_TERMS = ("eta", "a", "b", "c", "d")
+#: variant → (active terms, rule meta-learned)
+VARIANTS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "abcd": (("a", "b", "c", "d"), True),
+    "bd": (("b", "d"), True),
+    "a_only": (("a",), True),
+    "fixed": (("a", "b", "c", "d"), False),
+}
+
+
+@dataclass(frozen=True)
+class MP23Config:
+    """One mp23 run (all fields recorded in the model file and provenance)."""
+
+    variant: str = "abcd"
+    ways: int = 5
+    shots: int = 1
+    queries: int = 10
+    grid: tuple[int, int] = (8, 4)
+    steps: int = 10
+    hidden: int = 32
+    label_gain: float = 2.0
+    output_threshold: float = 1.0
+    trace_decay: float = 0.7
+    init_spread: float = 0.1  # A = 1 + init_spread·N(0, 1); B = C = D = 0 at the start of meta-training
+    eta_init: float = 10.0
+    outer_steps: int = 100
+    outer_lr: float = 3e-3
+    final_lr_factor: float = 0.1
+    meta_optimizer: str = "gradient"  # gradient | es
+    es_pairs: int = 8
+    es_sigma: float = 0.05
+    eps: float = 1e-6
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ConfigError(f"mp23 variant {self.variant!r}: choose one of {', '.join(VARIANTS)}")
+        if self.meta_optimizer not in ("gradient", "es"):
+            raise ConfigError(f"mp23.meta_optimizer must be 'gradient' or 'es', got {self.meta_optimizer!r}")
+        if self.steps < 1 or self.hidden < 1 or self.outer_steps < 1:
+            raise ConfigError("mp23: steps, hidden and outer_steps must be >= 1")
+        if not 0.0 <= self.trace_decay < 1.0:
+            raise ConfigError(f"mp23.trace_decay must be in [0, 1), got {self.trace_decay}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["grid"] = list(self.grid)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> MP23Config:
+        d = dict(d)
+        d["grid"] = tuple(d["grid"])
+        return cls(**d)
+
+
+def rule_update(pre: torch.Tensor, post: torch.Tensor, eta: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
+                c: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """``ΔW = η ⊙ (A ⊙ x(y − C) + B ⊙ y + D)``, averaged over the batch.
+
+    ``pre`` is ``[B, n_pre]`` (``x``), ``post`` is ``[B, n_post]`` (``y``); the result is
+    ``[n_post, n_pre]``. Rule tensors broadcast against ``[n_post, n_pre]``.
+    """
+    batch = pre.shape[0]
+    xy = post.transpose(0, 1) @ pre / batch  # mean_b y_i x_j
+    x_mean = pre.mean(0).unsqueeze(0)  # mean_b x_j
+    y_mean = post.mean(0).unsqueeze(1)  # mean_b y_i
+    return eta * (a * (xy - c * x_mean) + b * y_mean + d)
+
+
+def max_abs_normalise(w: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """``W / max|W|`` (``W`` unchanged while it is all zero)."""
+    return w / w.abs().max().clamp_min(eps)
+
+
+def bound_max_abs(w: torch.Tensor) -> torch.Tensor:
+    """``W / max(1, max|W|)``: max-abs normalisation applied only when an entry exceeds 1."""
+    return w / w.abs().max().clamp_min(1.0)
+
+
+class MetaplasticityNet(nn.Module):
+    """Hidden DECOLLE-LIF layer (meta-learned weights) + a plastic output layer built by the mp23 rule."""
+
+    def __init__(self, config: MP23Config, seed: int = 0, spiking: bool = True):
+        super().__init__()
+        self.config = config
+        gen = torch.Generator().manual_seed(int(seed))
+        n_in, n_hidden, ways = input_size(config.grid), config.hidden, config.ways
+        linear = nn.Linear(n_in, n_hidden)
+        with torch.no_grad():
+            bound = 1.0 / math.sqrt(n_in)
+            linear.weight.uniform_(-bound, bound, generator=gen)
+            linear.bias.uniform_(-bound, bound, generator=gen)
+        surrogate = FastSigmoid(spiking=spiking)
+        self.hidden = DecolleLIFNode(linear, alpha=0.8, beta=0.6, input_gain=4.0, surrogate_function=surrogate)
+        self.output = DecolleLIFNode(nn.Identity(), alpha=0.8, beta=0.6, v_threshold=config.output_threshold,
+                                     surrogate_function=FastSigmoid(spiking=spiking))
+        active, _ = VARIANTS[config.variant]
+        shape = (ways, n_hidden)
+        spread = config.init_spread
+        init = {
+            "eta": torch.full(shape, float(config.eta_init)),
+            "a": 1.0 + spread * torch.randn(shape, generator=gen),
+            "b": torch.zeros(shape),
+            "c": torch.zeros(shape),
+            "d": torch.zeros(shape),
+        }
+        for term in ("a", "b", "c", "d"):
+            if term not in active:  # inactive terms are zero (a_only: C = 0, plain Hebbian A·x·y)
+                init[term] = torch.zeros(shape)
+        self.rule = nn.ParameterDict({k: nn.Parameter(v) for k, v in init.items()})
+        self.log_scale = nn.Parameter(torch.tensor(math.log(20.0)))
+
+    # ------------------------------------------------------------------ names
+    def meta_names(self) -> list[str]:
+        """Parameter names the outer loop trains for this variant."""
+        active, learned = VARIANTS[self.config.variant]
+        names = ["hidden.synapse.weight", "hidden.synapse.bias", "log_scale"]
+        if learned:
+            names += ["rule.eta", *[f"rule.{t}" for t in active]]
+        return names
+
+    # ------------------------------------------------------------------ dynamics
+    def hidden_traces(self, frames: torch.Tensor) -> torch.Tensor:
+        """Pre-synaptic traces ``x`` ``[steps, B, hidden]`` of the hidden spikes for ``[T, B, 2, H, W]`` frames."""
+        inp = pooled_input(frames, self.config.grid, self.config.steps)
+        (u_seq,), _ = self.hidden.multi_step_functional_forward((inp,), DecolleLIFNode.initial_state())
+        spikes = self.hidden.surrogate_function(u_seq - self.hidden.v_threshold)
+        return _trace(spikes, self.config.trace_decay)
+
+    def episode_weights(self, support_x: torch.Tensor, support_y: torch.Tensor) -> torch.Tensor:
+        """Build the plastic weights ``[ways, hidden]`` from zero by presenting the labelled support."""
+        cfg = self.config
+        x = self.hidden_traces(support_x)
+        clamp = cfg.label_gain * F.one_hot(support_y, cfg.ways).to(x.dtype)
+        w = x.new_zeros(cfg.ways, cfg.hidden)
+        y = x.new_zeros(x.shape[1], cfg.ways)
+        state = self.output.materialize_states((clamp,), DecolleLIFNode.initial_state(), "s")
+        r = self.rule
+        for t in range(x.shape[0]):
+            drive = self.plastic_drive(x[t], w) + clamp
+            _, state = self.output.single_step_functional_forward((drive,), state)
+            y = cfg.trace_decay * y + (1.0 - cfg.trace_decay) * state[4]
+            w = bound_max_abs(w + rule_update(x[t], y, r["eta"], r["a"], r["b"], r["c"], r["d"]))
+        return max_abs_normalise(w, cfg.eps)
+
+    def plastic_drive(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """Current of the plastic synapses: ``W·x / hidden`` (≤ 1 in magnitude after normalisation)."""
+        return x @ w.transpose(0, 1) / self.config.hidden
+
+    def query_logits(self, query_x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        x = self.hidden_traces(query_x)
+        (u_seq,), _ = self.output.multi_step_functional_forward((self.plastic_drive(x, w),), DecolleLIFNode.initial_state())
+        return self.log_scale.exp() * u_seq.mean(0)
+
+    def forward(self, support_x: torch.Tensor, support_y: torch.Tensor, query_x: torch.Tensor) -> torch.Tensor:
+        """Query logits ``[Q, ways]`` after building the weights on the labelled support."""
+        return self.query_logits(query_x, self.episode_weights(support_x, support_y))
+
+    def episode_loss(self, episode: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self(episode.support_x, episode.support_y, episode.query_x)
+        return F.cross_entropy(logits, episode.query_y), logits
+
+
+def _trace(spikes: torch.Tensor, decay: float) -> torch.Tensor:
+    out, tr = [], torch.zeros_like(spikes[0])
+    for s in spikes.unbind(0):
+        tr = decay * tr + (1.0 - decay) * s
+        out.append(tr)
+    return torch.stack(out)
+
+
+def es_gradient(loss_of: Callable[[], float], params: list[torch.Tensor], sigma: float, pairs: int,
+                generator: torch.Generator) -> list[torch.Tensor]:
+    """Antithetic evolution-strategy estimate of ``∇ loss`` (PGPE-style symmetric sampling, fixed σ).
+
+    ``g ≈ Σ_k (L(θ + σε_k) − L(θ − σε_k)) / (2σ) · ε_k / pairs``; ``params`` are perturbed in place
+    and restored.
+    """
+    grads = [torch.zeros_like(p) for p in params]
+    with torch.no_grad():
+        for _ in range(pairs):
+            eps = [torch.randn(p.shape, generator=generator, dtype=p.dtype) for p in params]
+            for p, e in zip(params, eps, strict=True):
+                p.add_(sigma * e)
+            plus = loss_of()
+            for p, e in zip(params, eps, strict=True):
+                p.sub_(2 * sigma * e)
+            minus = loss_of()
+            for p, e in zip(params, eps, strict=True):
+                p.add_(sigma * e)
+            for g, e in zip(grads, eps, strict=True):
+                g.add_(e, alpha=(plus - minus) / (2 * sigma * pairs))
+    return grads
+
+
+def metatrain(config: MP23Config, dataset: Any, seed: int, *, progress: Callable[[range], Any] | None = None,
+              episode: Callable[[int], Any] | None = None) -> tuple[MetaplasticityNet, TrainResult]:
+    """Meta-train ``config`` on ``dataset``'s train split (episode ``i`` = outer step ``i``).
+
+    ``episode``: optional ``step -> Episode`` (e.g. a cache shared by the rule variants); default
+    the train-split :class:`~metasnn.data.EpisodeSampler` with ``seed``.
+    """
+    from metasnn.data import EpisodeSampler, EpisodeSpec
+
+    torch.manual_seed(seed)
+    net = MetaplasticityNet(config, seed=seed)
+    params = dict(net.named_parameters())
+    trainable = [params[n] for n in net.meta_names()]
+    optimizer = MetaOptimizer(trainable, config.outer_lr, config.outer_steps, config.final_lr_factor, grad_clip=5.0)
+    if episode is None:
+        episode = EpisodeSampler(dataset, "train", EpisodeSpec(config.ways, config.shots, config.queries), seed=seed).episode
+    gen = torch.Generator().manual_seed(10_000 + seed)
+
+    def step_fn(step: int) -> dict[str, float]:
+        ep = episode(step)
+        lr = optimizer.lr
+        if config.meta_optimizer == "gradient":
+            loss, logits = net.episode_loss(ep)
+            value, acc = float(loss.detach()), accuracy(logits.detach(), ep.query_y)
+            if not math.isfinite(value):
+                return {"loss": value, "acc": acc}
+            norm = optimizer.step(loss)
+        else:
+            with torch.no_grad():
+                loss, logits = net.episode_loss(ep)
+                grads = es_gradient(lambda: float(net.episode_loss(ep)[0]), trainable, config.es_sigma,
+                                    config.es_pairs, gen)
+            value, acc = float(loss), accuracy(logits, ep.query_y)
+            # the surrogate Σ θ·g has gradient g: the ES estimate goes through the same Adam step
+            norm = optimizer.step(sum((p * g).sum() for p, g in zip(trainable, grads, strict=True)))
+        return {"loss": value, "acc": acc, "lr": lr, "grad_norm": norm}
+
+    result = train_loop(step_fn, config.outer_steps, {"model": net, "optimizer": optimizer}, progress=progress,
+                        max_loss=1e4, divergence_hint="lower --outer-lr")
+    return net, result
+
+
+@torch.no_grad()
+def evaluate(net: MetaplasticityNet, episodes: Any) -> list[float]:
+    """Query accuracy of each episode."""
+    return [accuracy(net(ep.support_x, ep.support_y, ep.query_x), ep.query_y) for ep in episodes]
+
+
+class MP23Evaluator:
+    """:class:`~metasnn.meta.methods.EpisodeEvaluator` of a trained mp23 network (one rule variant)."""
+
+    def __init__(self, net: MetaplasticityNet, frame_shape: tuple[int, int, int], num_steps: int):
+        self.net = net.eval()
+        self.frame_shape = tuple(frame_shape)
+        self.num_steps = int(num_steps)
+
+    @torch.no_grad()
+    def __call__(self, episode: Any) -> float:
+        return accuracy(self.net(episode.support_x, episode.support_y, episode.query_x), episode.query_y)
+
+
+def model_payload(nets: Mapping[str, MetaplasticityNet], frame_shape: tuple[int, ...], num_steps: int) -> dict[str, Any]:
+    """``model.pt`` content: every variant's weights and config, plus the training frames' geometry."""
+    return {"variants": {v: {"state_dict": n.state_dict(), "config": n.config.to_dict()} for v, n in nets.items()},
+            "frame_shape": list(frame_shape), "num_steps": int(num_steps)}
+
+
+def load_evaluator(model_dir: Path, variant: str = "abcd") -> MP23Evaluator:
+    """Rebuild the ``variant`` network written by ``pipeline.mp23_train`` into ``model_dir``."""
+    from metasnn.io import load_tensors
+
+    payload = load_tensors(Path(model_dir) / "model.pt")
+    entry = payload["variants"][variant]
+    net = MetaplasticityNet(MP23Config.from_dict(entry["config"]))
+    net.load_state_dict(entry["state_dict"])
+    return MP23Evaluator(net, tuple(payload["frame_shape"]), int(payload["num_steps"]))

@@ -1,0 +1,88 @@
+"""ip2 intrinsic plasticity on one meta-dataset and seed: select the mask of adaptable intrinsic parameters
+(threshold, membrane / dendritic time constants) on a few meta-train tasks (slow level, then fixed), run the
+learning-to-learn sequence of meta-train tasks (fast level: gradient steps on the masked intrinsic parameters
+to a support-accuracy criterion, homeostatic penalty; slow level: weight update after each task) for the
+intrinsic-plasticity RSNN and for the point-neuron baseline adapting weights, then score held-out meta-test
+tasks. Writes into --out: model.pt, result.json, metrics.json, curves.csv (steps to criterion per task),
+provenance.json.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
+from metasnn.evaluation.cost import measure_cost
+from metasnn.io import atomic_directory, atomic_write_json, save_tensors
+from metasnn.meta.training import curve_csv
+from metasnn.plasticity.intrinsic import IntrinsicNet, IP2Config, evaluate, model_payload, run_sequence, select_mask
+from pipeline.cli import main, str2bool
+from pipeline.mp23_train import _source
+
+
+def add_arguments(p) -> None:  # noqa: ANN001
+    p.add_argument("--data", type=Path, required=True, help="meta-dataset directory (data/meta/<dataset>)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--recurrent", type=str2bool, default=True)
+    p.add_argument("--ways", type=int, default=5)
+    p.add_argument("--shots", type=int, default=2)
+    p.add_argument("--queries", type=int, default=5)
+    p.add_argument("--grid", type=int, nargs=2, default=[8, 4])
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--hidden", type=int, default=32)
+    p.add_argument("--inner-lr", type=float, default=5.0)
+    p.add_argument("--max-steps", type=int, default=10)
+    p.add_argument("--criterion", type=float, default=0.6, help="support accuracy that ends a task")
+    p.add_argument("--homeostasis", type=float, default=0.1)
+    p.add_argument("--target-rate", type=float, default=0.2)
+    p.add_argument("--outer-lr", type=float, default=1e-2)
+    p.add_argument("--mask-candidates", nargs="+", default=["threshold", "threshold+tau_m", "threshold+tau_m+tau_d"])
+    p.add_argument("--selection-tasks", type=int, default=3)
+    p.add_argument("--tasks", type=int, default=24, help="tasks in the learning-to-learn sequence")
+    p.add_argument("--test-episodes", type=int, default=15)
+    p.add_argument("--out", type=Path, required=True)
+
+
+def run(args, ctx):  # noqa: ANN001
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    ctx.seeds = [args.seed]
+    ds = load_metadataset(args.data)
+    ctx.data_source = _source(args.data)
+    spec = EpisodeSpec(args.ways, args.shots, args.queries)
+    train = EpisodeSampler(ds, "train", spec, seed=args.seed)
+    sequence = [train.episode(i) for i in range(args.tasks)]
+    selection = [train.episode(args.tasks + i) for i in range(args.selection_tasks)]
+    test = list(EpisodeSampler(ds, "test", spec, seed=10_000 + args.seed).take(args.test_episodes))
+    base = dict(recurrent=args.recurrent, ways=args.ways, shots=args.shots, queries=args.queries, grid=tuple(args.grid),
+                steps=args.steps, hidden=args.hidden, inner_lr=args.inner_lr, max_steps=args.max_steps,
+                criterion=args.criterion, homeostasis=args.homeostasis, target_rate=args.target_rate,
+                outer_lr=args.outer_lr)
+    mask, scores = select_mask(IP2Config(**base), args.mask_candidates, selection, args.seed)
+    nets, rows, result = {}, [], {"dataset": ds.name, "seed": args.seed, "mask": "+".join(mask), "mask_scores": scores}
+    for index, model in enumerate(("intrinsic", "point")):
+        net = IntrinsicNet(IP2Config(model=model, mask=mask, **base), seed=args.seed)
+        seq = run_sequence(net, sequence, progress=lambda it, m=model: ctx.progress(it, f"ip2 {m} tasks"))
+        rows += [{"model_index": index, **r} for r in seq]
+        acc = evaluate(net, test)
+        ep = test[0]
+        params = {k: v.detach() for k, v in net.named_parameters()}
+        cost = measure_cost(net, ep.query_x, forward=lambda m, x, p=params: m.run(p, x))
+        result[model] = {"steps_to_criterion": [r["steps_to_criterion"] for r in seq],
+                         "sequence_query_acc": [r["query_acc"] for r in seq], "test_task_acc": acc,
+                         "test_acc": sum(acc) / len(acc), "cost": cost.columns()}
+        nets[model] = net
+        ctx.log.info("%s seed %d %s: mask %s, mean steps %.2f, meta-test accuracy %.3f", ds.name, args.seed, model,
+                     "+".join(mask), sum(result[model]["steps_to_criterion"]) / len(seq), result[model]["test_acc"])
+    with atomic_directory(args.out) as tmp:
+        save_tensors(model_payload(nets, ds.frame_shape, ds.num_steps, {"mask": list(mask)}), tmp / "model.pt")
+        atomic_write_json(tmp / "result.json", result)
+        atomic_write_json(tmp / "metrics.json", {f"{m}_test_acc": result[m]["test_acc"] for m in nets})
+        (tmp / "curves.csv").write_text(curve_csv(rows))
+        ctx.write_provenance(tmp, mask="+".join(mask), model_index={"intrinsic": 0, "point": 1})
+
+
+if __name__ == "__main__":
+    main("ip2_train", __doc__, add_arguments, run)
