@@ -44,10 +44,35 @@ class MethodEntry:
     loader: str  # "package.module:function" returning an EpisodeEvaluator for a model directory
     trained_by: str  # the registry stage whose output directory the loader reads
     description: str = ""
+    #: where ``trained_by`` writes one trained model, with ``{dataset}`` and ``{seed}`` placeholders (the
+    #: directory the loader reads); the cross-dataset stage matches the training stage's outputs against it.
+    model_dir: str = ""
 
 
 #: Every meta-learning method of the benchmark. Keep alphabetical within a paper.
-METHODS: dict[str, MethodEntry] = {}
+METHODS: dict[str, MethodEntry] = {
+    "dsp": MethodEntry(paper="dsp", loader="metasnn.plasticity.dsp:load_evaluator", trained_by="dsp_train",
+                       description="per-synapse meta-learned plasticity eta_ij (label-driven Hebbian output layer)",
+                       model_dir="results/runs/dsp_train/dsp/{dataset}/seed{seed}"),
+    "eihl": MethodEntry(paper="dsp", loader="metasnn.baselines.stbp:load_evaluator", trained_by="dsp_train",
+                        description="EIHL (approximate) pretraining + new output layer trained on the support",
+                        model_dir="results/runs/dsp_train/eihl/{dataset}/seed{seed}"),
+    "stbp": MethodEntry(paper="dsp", loader="metasnn.baselines.stbp:load_evaluator", trained_by="dsp_train",
+                        description="STBP (surrogate BPTT) pretraining + new output layer trained on the support",
+                        model_dir="results/runs/dsp_train/stbp/{dataset}/seed{seed}"),
+    "stdp": MethodEntry(paper="dsp", loader="metasnn.baselines.stdp:load_evaluator", trained_by="dsp_train",
+                        description="pair-based STDP output layer (label teacher) on a frozen backbone",
+                        model_dir="results/runs/dsp_train/stdp/{dataset}/seed{seed}"),
+    "hp": MethodEntry(paper="wu22", loader="metasnn.plasticity.fewshot:load_evaluator", trained_by="wu22_fewshot_hp",
+                      description="hybrid plasticity: conv features + plastic readout storing the labelled support",
+                      model_dir="results/runs/wu22_fewshot_hp/{dataset}/seed{seed}"),
+    "mp23": MethodEntry(paper="mp23", loader="metasnn.plasticity.metaplasticity:load_evaluator", trained_by="mp23_train",
+                        description="meta-learned ABCD plasticity rule, weights built from zero per episode",
+                        model_dir="results/runs/mp23_train/{dataset}/seed{seed}"),
+    "ip2": MethodEntry(paper="ip2", loader="metasnn.plasticity.intrinsic:load_evaluator", trained_by="ip2_train",
+                       description="bi-level intrinsic plasticity RSNN (masked intrinsic parameters adapt per task)",
+                       model_dir="results/runs/ip2_train/{dataset}/seed{seed}"),
+}
 
 
 def get_method(name: str) -> MethodEntry:

@@ -1,0 +1,62 @@
+"""STBP baseline (dsp paper): spatio-temporal backpropagation = surrogate-gradient BPTT, no meta-learning.
+
+This is the project's existing supervised surrogate-BPTT training, reused, not re-implemented:
+:func:`metasnn.baselines.transfer.pretrain` trains the dsp experiments' backbone
+(:func:`metasnn.plasticity.dsp.build_backbone`) as an ordinary classifier on all meta-train classes,
+and :func:`metasnn.baselines.transfer.transfer_task_accuracy` fits a new output layer by BPTT on
+each task's support set (the rest frozen) and scores its query set. The EIHL baseline
+(:mod:`metasnn.baselines.eihl`) shares the few-shot evaluator :class:`TransferFewShot`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from metasnn.baselines.transfer import PretrainConfig, pretrain, transfer_task_accuracy
+
+__all__ = ["TransferFewShot", "train_stbp", "payload", "load_evaluator"]
+
+
+class TransferFewShot:
+    """A pretrained backbone + a new output layer trained on the support set (an ``EpisodeEvaluator``)."""
+
+    def __init__(self, backbone: torch.nn.Module, ways: int, num_steps: int, head_steps: int, head_lr: float):
+        self.backbone = backbone.eval()
+        self.ways = int(ways)
+        self.num_steps = int(num_steps)
+        self.head_steps = int(head_steps)
+        self.head_lr = float(head_lr)
+        self.frame_shape = tuple(backbone.input_shape)
+
+    def __call__(self, episode: Any) -> float:
+        return transfer_task_accuracy(self.backbone, episode.support_x, episode.support_y, episode.query_x,
+                                      episode.query_y, self.ways, self.head_steps, self.head_lr)
+
+
+def train_stbp(backbone: torch.nn.Module, dataset: Any, cfg: PretrainConfig, seed: int,
+               progress: Callable[[Iterable[int]], Iterable[int]] | None = None) -> list[dict[str, float]]:
+    """Surrogate-BPTT training of ``backbone`` on the meta-train classes; returns the curve rows."""
+    torch.manual_seed(seed)
+    return pretrain(backbone, dataset, cfg, seed, progress=progress)
+
+
+def payload(backbone: torch.nn.Module, backbone_config: Mapping[str, Any], ways: int, num_steps: int,
+            head_steps: int, head_lr: float, method: str = "stbp") -> dict[str, Any]:
+    return {"state_dict": backbone.state_dict(), "backbone": dict(backbone_config), "ways": int(ways),
+            "num_steps": int(num_steps), "head_steps": int(head_steps), "head_lr": float(head_lr), "method": method}
+
+
+def load_evaluator(model_dir: str | Path) -> TransferFewShot:
+    """Rebuild the STBP (or EIHL) few-shot learner saved in ``model_dir/model.pt``."""
+    from metasnn.io import load_tensors
+    from metasnn.plasticity.dsp import build_backbone
+
+    data = load_tensors(Path(model_dir) / "model.pt")
+    bb = dict(data["backbone"])
+    backbone = build_backbone(bb.pop("frame_shape"), bb.pop("ways"), **bb)
+    backbone.load_state_dict(data["state_dict"])
+    return TransferFewShot(backbone, data["ways"], data["num_steps"], data["head_steps"], data["head_lr"])

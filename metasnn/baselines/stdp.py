@@ -1,0 +1,123 @@
+"""STDP baseline (dsp paper): pair-based spike-timing-dependent plasticity with traces, no meta-learning.
+
+Rule (all-to-all pair-based STDP, online with exponential traces; per synapse ``j → i``)::
+
+    x_j(t) = e^{−Δt/τ+} · x_j(t−1) + s_j(t)          presynaptic trace
+    y_i(t) = e^{−Δt/τ−} · y_i(t−1) + s_i(t)          postsynaptic trace
+    Δw_ij = Σ_t [ A+ · x_j(t) · s_i(t)  −  A− · y_i(t) · s_j(t) ]
+
+so a presynaptic spike ``d`` steps *before* a postsynaptic one potentiates by ``A+·e^{−d·Δt/τ+}``
+and one ``d`` steps *after* it depresses by ``A−·e^{−d·Δt/τ−}`` (coincident spikes: ``A+ − A−``).
+``Δt`` is the time-bin width in ms.
+
+Few-shot learner: the dsp experiments' backbone (:func:`metasnn.plasticity.dsp.build_backbone`,
+LSUV-initialised on meta-train data, never trained) provides binary feature spikes; a fresh,
+zero-initialised output layer learns by STDP during the support presentation with the label
+clamped as the teacher (the label's output neuron spikes at every step, the others are silent).
+Queries are read out from that layer's membrane at the last step, as every sn22-style network.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from metasnn.errors import ConfigError
+from metasnn.meta.maml import accuracy
+
+__all__ = ["STDPConfig", "stdp_traces", "stdp_update", "STDPFewShot", "load_evaluator"]
+
+
+@dataclass(frozen=True)
+class STDPConfig:
+    """Pair-based STDP constants (time constants in ms) and the number of support presentations."""
+
+    a_plus: float = 0.01
+    a_minus: float = 0.005
+    tau_plus_ms: float = 20.0
+    tau_minus_ms: float = 20.0
+    presentations: int = 1
+
+    def __post_init__(self) -> None:
+        if self.tau_plus_ms <= 0 or self.tau_minus_ms <= 0:
+            raise ConfigError("STDP time constants tau_plus_ms and tau_minus_ms must be > 0")
+        if self.a_plus < 0 or self.a_minus < 0 or self.presentations < 1:
+            raise ConfigError("STDP amplitudes must be >= 0 and presentations >= 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def stdp_traces(spikes: torch.Tensor, decay: float) -> torch.Tensor:
+    """``x(t) = decay · x(t−1) + s(t)`` over the leading time axis of ``spikes`` ``[T, ...]``."""
+    out = []
+    trace = torch.zeros_like(spikes[0])
+    for s_t in spikes.unbind(0):
+        trace = decay * trace + s_t
+        out.append(trace)
+    return torch.stack(out)
+
+
+def stdp_update(pre: torch.Tensor, post: torch.Tensor, cfg: STDPConfig, dt_ms: float = 1.0) -> torch.Tensor:
+    """Weight change ``[I, J]`` from presynaptic spikes ``pre [T, B, J]`` and postsynaptic ``post [T, B, I]``
+    (summed over the batch and time)."""
+    x_pre = stdp_traces(pre, math.exp(-dt_ms / cfg.tau_plus_ms))
+    y_post = stdp_traces(post, math.exp(-dt_ms / cfg.tau_minus_ms))
+    potentiation = torch.einsum("tbi,tbj->ij", post, x_pre)
+    depression = torch.einsum("tbi,tbj->ij", y_post, pre)
+    return cfg.a_plus * potentiation - cfg.a_minus * depression
+
+
+class STDPFewShot:
+    """Frozen backbone + STDP-trained output layer; an :class:`~metasnn.meta.methods.EpisodeEvaluator`."""
+
+    def __init__(self, backbone: torch.nn.Module, cfg: STDPConfig, ways: int, num_steps: int, dt_ms: float):
+        self.backbone = backbone.eval()
+        self.cfg = cfg
+        self.ways = int(ways)
+        self.num_steps = int(num_steps)
+        self.dt_ms = float(dt_ms)
+        self.frame_shape = tuple(backbone.input_shape)
+
+    @torch.no_grad()
+    def head_weights(self, support_x: torch.Tensor, support_y: torch.Tensor) -> torch.Tensor:
+        """The output layer's weights after ``presentations`` STDP passes over the labelled support."""
+        pre = self.backbone.head_inputs(support_x)  # binary feature spikes [T, B, F]
+        teacher = F.one_hot(support_y, self.ways).to(pre.dtype).unsqueeze(0).expand(pre.shape[0], -1, -1)
+        w = pre.new_zeros(self.ways, pre.shape[-1])
+        for _ in range(self.cfg.presentations):
+            w = w + stdp_update(pre, teacher, self.cfg, self.dt_ms)
+        return w
+
+    @torch.no_grad()
+    def logits(self, support_x: torch.Tensor, support_y: torch.Tensor, query_x: torch.Tensor) -> torch.Tensor:
+        head = self.backbone.new_head(self.ways)
+        head.synapse.weight.copy_(self.head_weights(support_x, support_y))
+        return self.backbone.head_forward(self.backbone.head_inputs(query_x), head)
+
+    def __call__(self, episode: Any) -> float:
+        return accuracy(self.logits(episode.support_x, episode.support_y, episode.query_x), episode.query_y)
+
+
+def payload(backbone: torch.nn.Module, cfg: STDPConfig, backbone_config: Mapping[str, Any], ways: int,
+            num_steps: int, dt_ms: float) -> dict[str, Any]:
+    return {"state_dict": backbone.state_dict(), "stdp": cfg.to_dict(), "backbone": dict(backbone_config),
+            "ways": int(ways), "num_steps": int(num_steps), "dt_ms": float(dt_ms)}
+
+
+def load_evaluator(model_dir: str | Path) -> STDPFewShot:
+    """Rebuild the STDP few-shot learner saved in ``model_dir/model.pt``."""
+    from metasnn.io import load_tensors
+    from metasnn.plasticity.dsp import build_backbone
+
+    data = load_tensors(Path(model_dir) / "model.pt")
+    bb = dict(data["backbone"])
+    backbone = build_backbone(bb.pop("frame_shape"), bb.pop("ways"), **bb)
+    backbone.load_state_dict(data["state_dict"])
+    return STDPFewShot(backbone, STDPConfig(**data["stdp"]), data["ways"], data["num_steps"], data["dt_ms"])

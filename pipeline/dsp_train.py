@@ -1,0 +1,218 @@
+"""Train and few-shot-evaluate one method of the dsp experiments on one meta-dataset and seed.
+
+Methods: ``dsp`` (per-synapse plasticity, η_ij and w_0 meta-learned, metasnn.plasticity.dsp),
+``dsp_fixed`` (the same with η fixed at --eta-init: the fixed-η ablation), ``stdp`` (pair-based
+STDP output layer on a frozen backbone), ``stbp`` (surrogate BPTT on the meta-train classes + a new
+output layer trained on each support set), ``eihl`` (approximate EIHL: STBP training alternating
+with contraction/pruning phases). All share one backbone (the sn22 conv SNN behind an input
+sum-pool). Writes into --out: model.pt, metrics.json (flat: accuracy, convergence step, η
+statistics, cost columns), tasks.json (per-task meta-test accuracies), curve.csv, provenance.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from metasnn.errors import ConfigError
+from metasnn.evaluation.cost import measure_cost
+from metasnn.io import atomic_write_json, save_tensors
+from metasnn.meta.training import CheckpointConfig, write_curve
+from metasnn.reporting.provenance import config_hash
+from pipeline.cli import main, str2bool
+
+METHODS = ("dsp", "dsp_fixed", "stdp", "stbp", "eihl")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--method", choices=METHODS, required=True)
+    p.add_argument("--data", type=Path, required=True, help="meta-dataset directory (data/meta/<dataset>)")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--ways", type=int, default=5)
+    p.add_argument("--shots", type=int, default=1)
+    p.add_argument("--queries", type=int, default=10, help="query samples per class at meta-test")
+    p.add_argument("--train-queries", type=int, default=5, help="query samples per class during meta-training")
+    g = p.add_argument_group("backbone (shared by every method)")
+    g.add_argument("--channels", type=int, nargs="+", default=[8, 16])
+    g.add_argument("--input-pool", type=int, default=2, help="sum-pool input frames by this factor")
+    g.add_argument("--burn-in", type=float, default=0.5, help="fraction of the T steps run without gradients")
+    g.add_argument("--init", choices=("lsuv", "default"), default="lsuv")
+    g = p.add_argument_group("dsp")
+    g.add_argument("--outer-steps", type=int, default=100)
+    g.add_argument("--beta", type=float, default=1e-3, help="meta learning rate (Adam) on eta and w_0")
+    g.add_argument("--eta-init", type=float, default=0.5, help="initial (dsp) / fixed (dsp_fixed) eta_ij")
+    g.add_argument("--inner-steps", type=int, default=1, help="plastic support presentations per task")
+    g.add_argument("--second-order", type=str2bool, default=True)
+    g = p.add_argument_group("STDP")
+    g.add_argument("--a-plus", type=float, default=0.01)
+    g.add_argument("--a-minus", type=float, default=0.005)
+    g.add_argument("--tau-plus-ms", type=float, default=20.0)
+    g.add_argument("--tau-minus-ms", type=float, default=20.0)
+    g.add_argument("--stdp-presentations", type=int, default=1)
+    g = p.add_argument_group("STBP / EIHL")
+    g.add_argument("--pretrain-steps", type=int, default=100)
+    g.add_argument("--batch-size", type=int, default=16)
+    g.add_argument("--pretrain-lr", type=float, default=2e-3)
+    g.add_argument("--head-steps", type=int, default=50, help="Adam steps of the new output layer per task")
+    g.add_argument("--head-lr", type=float, default=1e-2)
+    g.add_argument("--eihl-contraction", type=float, default=0.05)
+    g.add_argument("--eihl-prune-fraction", type=float, default=0.02)
+    g.add_argument("--eihl-switch-delta", type=float, default=0.05)
+    g.add_argument("--eihl-silent-fraction", type=float, default=0.1)
+    g.add_argument("--eihl-min-phase", type=int, default=3)
+    g = p.add_argument_group("evaluation")
+    g.add_argument("--eval-tasks", type=int, default=20, help="meta-test tasks (the same for every method and seed)")
+    g.add_argument("--eval-seed", type=int, default=10_000, help="episode seed of the meta-test tasks")
+    g.add_argument("--convergence-window", type=int, default=10)
+    g.add_argument("--convergence-fraction", type=float, default=0.95)
+    p.add_argument("--checkpoint-dir", type=Path, default=None, help="resume/checkpoint directory (dsp methods)")
+    p.add_argument("--checkpoint-every", type=int, default=50)
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    p.add_argument("--out", type=Path, required=True, help="run directory")
+
+
+def _source(ds: Any, meta_dir: Path) -> str:
+    import json
+
+    found = getattr(ds, "data_source", None)
+    if found:
+        return str(found)
+    prov = Path(meta_dir) / "provenance.json"
+    if prov.is_file():
+        return str(json.loads(prov.read_text()).get("data_source") or "unknown")
+    return "unknown"
+
+
+def _backbone_config(args: argparse.Namespace, ds: Any, ways: int) -> dict[str, Any]:
+    return {"frame_shape": list(ds.frame_shape), "ways": int(ways), "channels": list(args.channels),
+            "input_pool": args.input_pool, "pooling": "avg", "burn_in": args.burn_in,
+            "time_bin_ms": float(ds.time_bin_ms), "scale_decays": True}
+
+
+def _few_shot_model(backbone: torch.nn.Module, ways: int, head_weight: torch.Tensor | None = None) -> torch.nn.Module:
+    """A copy of ``backbone`` with the ``ways``-way output layer a task uses (for the cost columns)."""
+    model = copy.deepcopy(backbone)
+    head = model.new_head(ways)
+    if head_weight is not None:
+        with torch.no_grad():
+            head.synapse.weight.copy_(head_weight)
+    model.layers[-1] = head
+    return model
+
+
+def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001, C901
+    from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
+    from metasnn.plasticity import dsp as dsp_lib
+
+    torch.set_num_threads(max(1, args.threads))
+    if args.eval_tasks < 1:
+        raise ConfigError(f"--eval-tasks must be >= 1, got {args.eval_tasks}")
+    ds = load_metadataset(args.data)
+    ctx.seeds = [args.seed]
+    ctx.data_source = _source(ds, args.data)
+    test = list(EpisodeSampler(ds, "test", EpisodeSpec(args.ways, args.shots, args.queries),
+                               seed=args.eval_seed).take(args.eval_tasks))
+
+    def progress(r):  # noqa: ANN001, ANN202
+        return ctx.progress(r, f"{args.method} {ds.name} seed {args.seed}", total=len(r))
+
+    metrics: dict[str, Any] = {"method": args.method, "dataset": ds.name, "seed": args.seed,
+                               "num_steps": int(ds.num_steps), "time_bin_ms": float(ds.time_bin_ms),
+                               "ways": args.ways, "shots": args.shots, "queries": args.queries,
+                               "eval_tasks": args.eval_tasks}
+    extra_prov: dict[str, Any] = {}
+    rows: list[dict[str, float]] = []
+
+    if args.method in ("dsp", "dsp_fixed"):
+        cfg = dsp_lib.DSPConfig(
+            ways=args.ways, shots=args.shots, queries=args.train_queries, channels=tuple(args.channels),
+            input_pool=args.input_pool, burn_in=args.burn_in, init=args.init, eta_init=args.eta_init,
+            learn_eta=args.method == "dsp", inner_steps=args.inner_steps, beta=args.beta,
+            outer_steps=args.outer_steps, second_order=args.second_order)
+        identity = {"dsp": cfg.to_dict(), "seed": args.seed, "dataset": ds.name, "num_steps": ds.num_steps,
+                    "time_bin_ms": ds.time_bin_ms, "data_source": ctx.data_source}
+        checkpoint = None
+        if args.checkpoint_dir is not None:
+            checkpoint = CheckpointConfig(args.checkpoint_dir, args.checkpoint_every, config_hash(identity))
+        learner, result = dsp_lib.metatrain(cfg, ds, args.seed, checkpoint=checkpoint, progress=progress)
+        rows = result.rows
+        task_acc = dsp_lib.evaluate(learner, test)
+        accs = [r["acc"] for r in rows]
+        metrics["outer_steps"] = cfg.outer_steps
+        metrics["beta"] = cfg.beta
+        metrics["convergence_step"] = dsp_lib.convergence_step(accs, args.convergence_window, args.convergence_fraction)
+        metrics.update(dsp_lib.eta_statistics(learner.eta))
+        payload = dsp_lib.model_payload(learner)
+        cost_model = learner.snn
+        extra_prov["dsp_config"] = cfg.to_dict()
+    elif args.method == "stdp":
+        from metasnn.baselines.stdp import STDPConfig, STDPFewShot
+        from metasnn.baselines.stdp import payload as stdp_payload
+        from metasnn.snn import initialise
+
+        cfg_s = STDPConfig(args.a_plus, args.a_minus, args.tau_plus_ms, args.tau_minus_ms, args.stdp_presentations)
+        torch.manual_seed(args.seed)
+        bb_cfg = _backbone_config(args, ds, args.ways)
+        backbone = dsp_lib.build_backbone(**bb_cfg)
+        first = EpisodeSampler(ds, "train", EpisodeSpec(args.ways, args.shots, args.train_queries),
+                               seed=args.seed).episode(0)
+        initialise(backbone, args.init, first.support_x, generator=torch.Generator().manual_seed(args.seed))
+        learner_s = STDPFewShot(backbone, cfg_s, args.ways, ds.num_steps, ds.time_bin_ms)
+        task_acc = [learner_s(ep) for ep in ctx.progress(test, "STDP tasks", total=len(test))]
+        w = learner_s.head_weights(test[0].support_x, test[0].support_y)
+        metrics["stdp_weight_change_abs_mean"] = float(w.abs().mean())
+        payload = stdp_payload(backbone, cfg_s, bb_cfg, args.ways, ds.num_steps, ds.time_bin_ms)
+        cost_model = _few_shot_model(backbone, args.ways, w)
+        extra_prov["stdp_config"] = cfg_s.to_dict()
+    else:  # stbp, eihl
+        from metasnn.baselines.stbp import TransferFewShot, train_stbp
+        from metasnn.baselines.stbp import payload as transfer_payload
+        from metasnn.baselines.transfer import PretrainConfig
+
+        pre = PretrainConfig(steps=args.pretrain_steps, batch_size=args.batch_size, lr=args.pretrain_lr, init=args.init)
+        bb_cfg = _backbone_config(args, ds, len(ds.classes("train")))
+        torch.manual_seed(args.seed)
+        backbone = dsp_lib.build_backbone(**bb_cfg)
+        if args.method == "stbp":
+            rows = train_stbp(backbone, ds, pre, args.seed, progress=progress)
+        else:
+            from metasnn.baselines.eihl import APPROXIMATE_NOTE, EIHLConfig, train_eihl
+
+            eihl = EIHLConfig(args.eihl_contraction, args.eihl_prune_fraction, args.eihl_switch_delta,
+                              args.eihl_silent_fraction, args.eihl_min_phase)
+            rows = train_eihl(backbone, ds, pre, eihl, args.seed, progress=progress)
+            metrics["eihl_phase_switches"] = int(sum(1 for a, b in zip(rows, rows[1:], strict=False)
+                                                    if a["phase"] != b["phase"]))
+            metrics["eihl_final_sparsity"] = float(rows[-1]["sparsity"])
+            metrics["note"] = APPROXIMATE_NOTE
+            extra_prov["eihl_config"] = eihl.to_dict()
+        learner_t = TransferFewShot(backbone, args.ways, ds.num_steps, args.head_steps, args.head_lr)
+        task_acc = [learner_t(ep) for ep in ctx.progress(test, f"{args.method} tasks", total=len(test))]
+        payload = transfer_payload(backbone, bb_cfg, args.ways, ds.num_steps, args.head_steps, args.head_lr,
+                                   method=args.method)
+        cost_model = _few_shot_model(backbone, args.ways)
+        metrics["pretrain_steps"] = args.pretrain_steps
+
+    metrics["test_acc"] = float(np.mean(task_acc))
+    if rows:
+        tail = rows[-max(1, len(rows) // 10):]
+        metrics["final_train_loss"] = float(np.mean([r["loss"] for r in tail]))
+        metrics["final_train_acc"] = float(np.mean([r["acc"] for r in tail]))
+    metrics.update(measure_cost(cost_model, test[0].query_x).columns())
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    save_tensors(payload, out / "model.pt")
+    write_curve(out / "curve.csv", rows)
+    atomic_write_json(out / "tasks.json", {"test_task_acc": [float(a) for a in task_acc]})
+    atomic_write_json(out / "metrics.json", metrics)
+    ctx.write_provenance(out, **extra_prov)
+    ctx.log.info("%s on %s seed %d: meta-test accuracy %.3f", args.method, ds.name, args.seed, metrics["test_acc"])
+
+
+if __name__ == "__main__":
+    main("dsp_train", __doc__, add_arguments, run)

@@ -1,0 +1,154 @@
+"""sn22 stage CLIs as the pipeline runs them (in-process, tiny sizes): resume, determinism, tables."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from metasnn.io import load_tensors
+from metasnn.meta import sn22 as sn22_module
+from pipeline import (
+    build_metadataset,
+    evaluate_fewshot,
+    fetch_data,
+    metatrain,
+    sn22_inner_steps,
+    sn22_tables,
+    sn22_transfer,
+)
+from pipeline.cli import stage_main
+
+TINY = ["--queries", "2", "--burn-in", "0.3", "--channels", "2", "4", "4", "--lsuv-mean", "-0.5", "--threads", "1"]
+
+
+def stage(module, name, argv, tmp_path):
+    return stage_main(name, module.__doc__, module.add_arguments, module.run,
+                      [*argv, "--log", str(tmp_path / f"{name}.log")])
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sn22")
+    assert stage(fetch_data, "fetch_data", ["--raw", "nmnist", "--nmnist-train-per-class", "3",
+                                            "--nmnist-test-per-class", "2", "--out", str(tmp / "fetched/nmnist")], tmp) == 0
+    assert stage(build_metadataset, "build_metadataset", ["--dataset", "double_nmnist", "--raw", str(tmp / "fetched/nmnist"),
+                                                          "--time-bin-ms", "10", "--out", str(tmp / "meta/double_nmnist")],
+                 tmp) == 0
+    return tmp
+
+
+def _train(data, out, method="maml_snn", steps=6, extra=(), tmp=None):
+    argv = ["--method", method, "--data", str(data / "meta/double_nmnist"), "--seed", "0", "--outer-steps", str(steps),
+            "--inner-lr", "1.0", *TINY, *extra, "--out", str(out)]
+    return stage(metatrain, "metatrain", argv, tmp or out.parent)
+
+
+def test_metatrain_resumes_after_interrupt_to_identical_weights(data, tmp_path, monkeypatch):
+    assert _train(data, tmp_path / "full", steps=7) == 0
+    ckpt = ["--checkpoint-dir", str(tmp_path / "ckpt"), "--checkpoint-every", "2"]
+    real_loop = sn22_module.train_loop
+
+    def interrupted(*args, **kwargs):
+        def after_step(step, row):
+            if step == 4:  # checkpoints exist after 2 and 4 completed steps; step 4 itself is lost
+                raise KeyboardInterrupt
+        return real_loop(*args, **{**kwargs, "after_step": after_step})
+
+    monkeypatch.setattr(sn22_module, "train_loop", interrupted)
+    assert _train(data, tmp_path / "resumed", steps=7, extra=ckpt) == 130
+    assert not (tmp_path / "resumed").exists()  # nothing half-written
+    assert load_tensors(tmp_path / "ckpt/checkpoint.pt")["completed_steps"] == 4
+    monkeypatch.setattr(sn22_module, "train_loop", real_loop)
+    assert _train(data, tmp_path / "resumed", steps=7, extra=ckpt) == 0
+    a = load_tensors(tmp_path / "full/model.pt")["state_dict"]
+    b = load_tensors(tmp_path / "resumed/model.pt")["state_dict"]
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert (tmp_path / "full/curve.csv").read_bytes() == (tmp_path / "resumed/curve.csv").read_bytes()
+    assert json.loads((tmp_path / "resumed/metrics.json").read_text())["resumed_from_step"] == 4
+
+
+def test_divergence_is_a_one_line_error(data, tmp_path, capsys):
+    rc = _train(data, tmp_path / "bad", steps=3, extra=["--max-loss", "1e-6"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2
+    assert err[-1].startswith("error: training diverged at outer step 0")
+    assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.slow
+def test_sn22_chain_tables_and_determinism(data, tmp_path):
+    meta = str(data / "meta/double_nmnist")
+    runs = tmp_path / "runs"
+    evals = []
+    for method in ("maml_snn", "fomaml_snn", "maml_cnn"):
+        assert _train(data, runs / f"train/{method}", method=method, steps=3, tmp=tmp_path) == 0
+        out = runs / f"eval/{method}"
+        assert stage(evaluate_fewshot, "evaluate_fewshot", ["--model", str(runs / f"train/{method}/model.pt"),
+                                                            "--data", meta, "--val-tasks", "3", "--test-tasks", "4",
+                                                            "--repeats", "2", "--out", str(out)], tmp_path) == 0
+        evals.append(out / "metrics.json")
+    m = json.loads(evals[0].read_text())
+    assert m["method"] == "maml_snn" and m["seed"] == 0 and 0.0 <= m["test_acc_mean"] <= 1.0
+    assert m["test_n_tasks"] == 4 and m["test_inner_update_avg"] > 0
+    # same model + eval seed => byte-identical evaluation outputs
+    again = runs / "eval/maml_snn_again"
+    assert stage(evaluate_fewshot, "evaluate_fewshot", ["--model", str(runs / "train/maml_snn/model.pt"), "--data", meta,
+                                                        "--val-tasks", "3", "--test-tasks", "4", "--repeats", "2",
+                                                        "--out", str(again)], tmp_path) == 0
+    for f in ("metrics.json", "per_task.csv", "update_histogram.json"):
+        assert (again / f).read_bytes() == (runs / "eval/maml_snn" / f).read_bytes(), f
+    # same arguments => same weights and curve
+    assert _train(data, runs / "train/maml_snn_again", steps=3, tmp=tmp_path) == 0
+    assert (runs / "train/maml_snn_again/curve.csv").read_bytes() == (runs / "train/maml_snn/curve.csv").read_bytes()
+
+    assert stage(sn22_inner_steps, "sn22_inner_steps", ["--model", str(runs / "train/maml_snn/model.pt"), "--data", meta,
+                                                        "--steps", "1", "2", "--tasks", "3",
+                                                        "--out", str(runs / "fig3")], tmp_path) == 0
+    assert _train(data, runs / "frozen/train", steps=2, extra=["--frozen-layers", "3"], tmp=tmp_path) == 0
+    assert stage(evaluate_fewshot, "evaluate_fewshot", ["--model", str(runs / "frozen/train/model.pt"), "--data", meta,
+                                                        "--val-tasks", "2", "--test-tasks", "3",
+                                                        "--out", str(runs / "frozen/eval")], tmp_path) == 0
+    frozen = json.loads((runs / "frozen/eval/metrics.json").read_text())
+    assert frozen["frozen_layers"] == 3 and frozen["adapted_weights_per_step"] < m["adapted_weights_per_step"]
+    assert _train(data, runs / "thr/train", steps=2, extra=["--inner-threshold", "0.05"], tmp=tmp_path) == 0
+    assert stage(evaluate_fewshot, "evaluate_fewshot", ["--model", str(runs / "thr/train/model.pt"), "--data", meta,
+                                                        "--val-tasks", "2", "--test-tasks", "3",
+                                                        "--out", str(runs / "thr/eval")], tmp_path) == 0
+    thr = json.loads((runs / "thr/eval/metrics.json").read_text())
+    assert thr["test_nonzero_updates_mean"] < thr["adapted_weights_per_step"]  # the gate removed updates
+    assert stage(sn22_transfer, "sn22_transfer", ["--data", meta, "--seed", "0", "--channels", "2", "4", "4",
+                                                  "--burn-in", "0.3", "--pretrain-steps", "3", "--pretrain-batch", "4",
+                                                  "--shots", "1", "2", "--queries", "2", "--tasks", "2",
+                                                  "--head-steps", "3", "--out", str(runs / "transfer")], tmp_path) == 0
+    tr = json.loads((runs / "transfer/results.json").read_text())
+    assert tr["shots"] == [1, 2] and len(tr["per_task"]["2"]) == 2
+
+    def tables_stage(tables, figures):
+        return stage(sn22_tables, "sn22_tables", [
+            "--evaluations", *map(str, evals), "--curves", *[str(runs / f"train/{m}/curve.csv") for m in
+                                                              ("maml_snn", "fomaml_snn", "maml_cnn")],
+            "--inner-steps", str(runs / "fig3/results.json"), "--frozen", str(runs / "frozen/eval/metrics.json"),
+            "--threshold", str(runs / "thr/eval/metrics.json"), "--transfer", str(runs / "transfer/results.json"),
+            "--tables-dir", str(tables), "--figures-dir", str(figures), "--scale", "smoke"], tmp_path)
+
+    tables, figures = tmp_path / "tables", tmp_path / "figures"
+    assert tables_stage(tables, figures) == 0
+    assert tables_stage(tmp_path / "tables2", figures) == 0
+    for f in sorted(tables.iterdir()):  # same inputs => byte-identical tables and claims
+        if f.suffix in (".csv", ".json"):
+            assert f.read_bytes() == (tmp_path / "tables2" / f.name).read_bytes(), f.name
+    for tid in ("sn22_table2_fewshot", "sn22_fig3_inner_steps", "sn22_fig4_frozen_layers",
+                "sn22_table3_update_magnitudes", "sn22_fig5_thresholded_updates", "sn22_fig6_transfer"):
+        assert (tables / f"{tid}.csv").is_file() and (tables / f"{tid}.md").is_file()
+        assert (figures / f"{tid}.png").stat().st_size > 1000
+        claims = json.loads((tables / f"{tid}.claims.json").read_text())
+        assert claims and all(c["verdict"] in ("holds", "does not hold", "inconclusive", "not run") for c in claims)
+    rows = (tables / "sn22_table2_fewshot.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    snn_test = next(r.split(",") for r in rows if r.startswith("double_nmnist,maml_snn,test"))
+    assert float(snn_test[header.index("reproduced_mean")]) == pytest.approx(m["test_acc_mean"] * 100)
+    assert snn_test[header.index("data_source")] == "synthetic"
