@@ -58,6 +58,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--much-less-ratio", type=float, default=0.25, help="HP << GP means RC_HP <= this x RC_GP")
     p.add_argument("--min-advantage", type=float, default=10.0, help="chip vs GPU advantage needed for wu22-C5")
     p.add_argument("--sensitivity-factors", type=float, nargs="+", default=[0.5, 1.0, 2.0])
+    p.add_argument("--data-source", choices=("synthetic", "download", "local"), default="synthetic",
+                   help="data.source of the recordings the rate-giving models were trained on (table label)")
     p.add_argument("--measure", type=str2bool, default=True,
                    help="measure CPU (and GPU if present) latency of the same network (not byte-reproducible)")
     p.add_argument("--measure-seconds", type=float, default=0.5)
@@ -107,6 +109,7 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
     chip = load_chip(args.chip)
     rates = _rates_by_key(args.rates)
     study = ex.Study(
+        data_source=args.data_source,
         chip=chip, learning_sizes=args.learning_layers, learning_timesteps=args.learning_timesteps,
         learning_cores=_cores(args.learning_cores), hp_every=args.hp_global_every, hp_layers=args.hp_global_layers,
         reference_every=args.reference_every, reference_layers=args.reference_layers,

@@ -724,6 +724,7 @@ register(Stage(
         ("--much-less-ratio", P("hardware.much_less_ratio")),
         ("--min-advantage", P("hardware.min_advantage")),
         ("--sensitivity-factors", P("hardware.sensitivity_factors")),
+        ("--data-source", P("data.source")),
         ("--measure", P("hardware.measure")),
         ("--measure-seconds", P("hardware.measure_seconds")),
         ("--tables-dir", "results/tables"),

@@ -52,6 +52,7 @@ class Study:
     rates: Mapping[str, SpikeRates] = dataclasses.field(default_factory=dict)
     gpu_reference: Mapping[str, float] = dataclasses.field(default_factory=lambda: dict(PAPER_GPU))
     rate_factor: float = 1.0  # sensitivity: all spike rates x factor
+    data_source: str = "synthetic"  # data.source of the recordings the rate-giving models were trained on
 
     def learning_rates(self, mode: str) -> SpikeRates:
         r = self.rates.get(mode)

@@ -32,7 +32,9 @@ def rates_note(study: Study) -> str:
 
 
 def data_source(study: Study) -> str:
-    return "placeholder-rates" if study.uses_placeholders() else "measured-rates"
+    """The ``data_source`` column: the project's data.source label. Whether spike rates were measured
+    or placeholders is stated in each table's ``rates`` column and notes."""
+    return study.data_source
 
 
 def _fmt_setting(study: Study) -> str:

@@ -29,6 +29,13 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def _g(text: str) -> str:
+    try:
+        return f"{float(text):.4g}"
+    except ValueError:
+        return text
+
+
 def _summary_lines(rows: Sequence[Mapping[str, str]], key: Sequence[str]) -> list[str]:
     out = []
     for r in rows:
@@ -36,11 +43,12 @@ def _summary_lines(rows: Sequence[Mapping[str, str]], key: Sequence[str]) -> lis
             continue
         ours = "not run yet"
         if r.get("reproduced_mean"):
-            ours = r["reproduced_mean"]
+            ours = _g(r["reproduced_mean"])
             if r.get("reproduced_std"):
-                ours += f" ± {r['reproduced_std']}"
+                ours += f" ± {_g(r['reproduced_std'])}"
             if r.get("ci95_low"):
-                ours += f" (95% CI {r['ci95_low']}..{r['ci95_high']} over {r.get('ci_over') or '?'})"
+                ours += f" (95% CI {_g(r['ci95_low'])}..{_g(r['ci95_high'])} over {r.get('ci_over') or '?'})"
+            ours += f", n={r.get('n_seeds') or '?'} seeds"
         paper = r["paper_value"] + (f" ± {r['paper_pm']}" if r.get("paper_pm") else "")
         out.append((" / ".join(r.get(k, "") for k in key), paper, ours))
     return out

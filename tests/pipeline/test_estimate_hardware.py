@@ -40,7 +40,7 @@ def test_stage_outputs_deterministic_and_labelled_placeholder(tmp_path):
         assert (a / "figures" / f"{fid}.png").read_bytes() == (b / "figures" / f"{fid}.png").read_bytes()
     assert (a / "metrics.json").read_bytes() == (b / "metrics.json").read_bytes()
     rows = _rows(a / "tables" / "wu22_fig5ef_learning_cost.csv")
-    assert {r["data_source"] for r in rows} == {"placeholder-rates"}
+    assert {r["data_source"] for r in rows} == {"synthetic"}  # rates status is in the rates column
     assert {r["rates"] for r in rows} == {"placeholder"}
     assert "PLACEHOLDER spike rates" in (a / "tables" / "wu22_fig5ef_learning_cost.md").read_text()
     assert {r["cores"] for r in rows} == {"17"}
@@ -51,9 +51,10 @@ def test_stage_outputs_deterministic_and_labelled_placeholder(tmp_path):
     chip_rows = [r for r in inf if r["platform"] == "Tianjic" and r["reproduced_mean"]]
     assert {r["cores"] for r in chip_rows} == {"70"}
     claims = json.loads((a / "tables" / "wu22_fig5ef_learning_cost.claims.json").read_text())
-    assert claims[0]["claim_id"] == "wu22-C4" and claims[0]["data_source"] == "placeholder-rates"
+    assert claims[0]["claim_id"] == "wu22-C4" and claims[0]["data_source"] == "synthetic"
+    assert "placeholder" in claims[0]["note"].lower()
     prov = json.loads((a / "run" / "provenance.json").read_text())
-    assert prov["data_source"] == "placeholder-rates"
+    assert prov["data_source"] == "synthetic"
     sens = _rows(a / "tables" / "wu22_hardware_sensitivity.csv")
     assert {r["factor"] for r in sens} == {"0.5", "1", "2"} and "spike_rates" in {r["constant"] for r in sens}
 
