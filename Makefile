@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
-CORES  ?= 8
+CORES  ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: install reproduce smoke test test-fast dvc-repro lint bench clean
 

@@ -78,7 +78,8 @@ class SN22Config:
     input_pool: int = 1  # sum-pool input frames k x k (1 = sn22)
     channels: tuple[int, ...] = (32, 64, 128)
     init: str = "lsuv"
-    lsuv_mean: float = 0.0  # LSUV target mean of U (sn22/DECOLLE: 0; negative = sparser spiking)
+    lsuv_mean: float = 0.0  # LSUV target mean of the spiking layers' U (sn22/DECOLLE: 0; negative = sparser
+    #                         spiking). The time-summed CNN always uses 0 (a negative mean kills its ReLUs).
     frozen_layers: int = 0  # first k layers not adapted in the inner loop during meta-training
     scale_decays: bool = True  # per-step decays = sn22 decays ** time_bin_ms
     inner_threshold: float = 0.0  # sn22 Eq. 6 gating of inner updates (fraction of the update range; 0 = off)
@@ -186,7 +187,7 @@ def metatrain(
     model = build_learner(cfg, tuple(dataset.frame_shape), getattr(dataset, "time_bin_ms", 1.0))
     first = sampler.episode(0)
     stats = initialise(model, cfg.init, first.support_x, generator=torch.Generator().manual_seed(seed),
-                       target_mean=cfg.lsuv_mean)
+                       target_mean=0.0 if cfg.model_name == "sn22_cnn" else cfg.lsuv_mean)
     model.to(device)
     params = dict(model.named_parameters())
     loss_fn = functional_loss(model)
