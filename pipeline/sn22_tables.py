@@ -311,14 +311,17 @@ def fig5(evals: dict, thresholded: list[dict], scale: str, src: str, args) -> li
     quantities = {"accuracy": ("test_acc_mean", 100.0), "nonzero_updates": ("test_nonzero_updates_mean", 1.0),
                   "mean_nonzero_magnitude": ("test_nonzero_update_mean_abs", 1.0)}
     vals = defaultdict(dict)
+    pooled = defaultdict(list)  # accuracy rows: 95% CI over the pooled meta-test tasks
     datasets = sorted({m["dataset"] for m in thresholded})
     for d in datasets:
         for variant, by_seed in (("full", evals.get(("maml_snn", d), {})),
                                  ("thresholded", {m["seed"]: m for m in thresholded if m["dataset"] == d})):
-            for s, m in by_seed.items():
+            for s, m in sorted(by_seed.items()):
                 for q, (key, mul) in quantities.items():
                     vals[(d, variant, q)][s] = m[key] * mul
-    ms = [Measurement(key={"dataset": d, "variant": v, "quantity": q}, per_seed=[x[s] for s in sorted(x)])
+                pooled[(d, variant, "accuracy")] += _per_task(m["_path"], "test")
+    ms = [Measurement(key={"dataset": d, "variant": v, "quantity": q}, per_seed=[x[s] for s in sorted(x)],
+                      per_task=pooled.get((d, v, q)) or None)
           for (d, v, q), x in sorted(vals.items())]
     write_comparison_table(tid, ms, scale=scale, data_source=src, out_dir=args.tables_dir,
                            caption="Full vs thresholded inner updates (sn22 Eq. 6, Θ = fraction of the update range): "
