@@ -51,6 +51,15 @@ class MethodEntry:
 
 #: Every meta-learning method of the benchmark. Keep alphabetical within a paper.
 METHODS: dict[str, MethodEntry] = {
+    "fomaml_snn": MethodEntry(paper="sn22", loader="metasnn.meta.sn22:load_evaluator", trained_by="sn22_metatrain",
+                              description="first-order MAML, DECOLLE conv SNN",
+                              model_dir="results/runs/sn22_metatrain/fomaml_snn/{dataset}/seed{seed}"),
+    "maml_cnn": MethodEntry(paper="sn22", loader="metasnn.meta.sn22:load_evaluator", trained_by="sn22_metatrain",
+                            description="second-order MAML, non-spiking CNN on time-summed frames",
+                            model_dir="results/runs/sn22_metatrain/maml_cnn/{dataset}/seed{seed}"),
+    "maml_snn": MethodEntry(paper="sn22", loader="metasnn.meta.sn22:load_evaluator", trained_by="sn22_metatrain",
+                            description="second-order MAML, DECOLLE conv SNN (sn22)",
+                            model_dir="results/runs/sn22_metatrain/maml_snn/{dataset}/seed{seed}"),
     "dsp": MethodEntry(paper="dsp", loader="metasnn.plasticity.dsp:load_evaluator", trained_by="dsp_train",
                        description="per-synapse meta-learned plasticity eta_ij (label-driven Hebbian output layer)",
                        model_dir="results/runs/dsp_train/dsp/{dataset}/seed{seed}"),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -229,3 +230,36 @@ def load_learner(payload: Mapping[str, Any], device: torch.device | str = "cpu")
     model = build_learner(cfg, tuple(payload["frame_shape"]), float(payload["time_bin_ms"]))
     model.load_state_dict(payload["state_dict"])
     return model.to(device), cfg
+
+
+class SN22Evaluator:
+    """:class:`~metasnn.meta.methods.EpisodeEvaluator` of a meta-trained sn22 learner: the test-time
+    inner loop of its config on the support set (first order, as in evaluation), query accuracy."""
+
+    def __init__(self, model: nn.Module, cfg: SN22Config, frame_shape: tuple[int, int, int], num_steps: int):
+        self.model, self.cfg = model.eval(), cfg
+        self.frame_shape = tuple(frame_shape)
+        self.num_steps = int(num_steps)
+
+    def __call__(self, episode: Any) -> float:
+        from metasnn.evaluation.fewshot import evaluate_tasks
+        from metasnn.meta.maml import functional_loss
+
+        params = dict(self.model.named_parameters())
+        (outcome,) = evaluate_tasks(params, functional_loss(self.model), [episode], make_inner_loop(self.cfg, self.model))
+        return outcome.accuracy
+
+
+def load_evaluator(model_dir: Path) -> SN22Evaluator:
+    """Rebuild the learner ``pipeline.metatrain`` wrote into ``model_dir``; its T comes from the
+    meta-dataset recorded in the run's provenance."""
+    import json
+
+    from metasnn.data import load_metadataset
+    from metasnn.io import load_tensors
+
+    model_dir = Path(model_dir)
+    model, cfg = load_learner(load_tensors(model_dir / "model.pt"))
+    data = json.loads((model_dir / "provenance.json").read_text())["config"]["data"]
+    dataset = load_metadataset(data)
+    return SN22Evaluator(model, cfg, tuple(dataset.frame_shape), dataset.num_steps)

@@ -152,3 +152,23 @@ def test_sn22_chain_tables_and_determinism(data, tmp_path):
     snn_test = next(r.split(",") for r in rows if r.startswith("double_nmnist,maml_snn,test"))
     assert float(snn_test[header.index("reproduced_mean")]) == pytest.approx(m["test_acc_mean"] * 100)
     assert snn_test[header.index("data_source")] == "synthetic"
+
+
+def test_registry_evaluator_matches_a_direct_evaluation(data, tmp_path):
+    """The few-shot method registry rebuilds a trained sn22 learner and adapts it on an episode."""
+    from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
+    from metasnn.evaluation.fewshot import evaluate_tasks
+    from metasnn.meta.maml import functional_loss
+    from metasnn.meta.methods import load_evaluator
+    from metasnn.meta.sn22 import make_inner_loop
+
+    out = tmp_path / "run"
+    assert _train(data, out) == 0
+    evaluator = load_evaluator("maml_snn", out)
+    ds = load_metadataset(data / "meta/double_nmnist")
+    assert evaluator.frame_shape == tuple(ds.frame_shape) and evaluator.num_steps == ds.num_steps
+    episode = EpisodeSampler(ds, "test", EpisodeSpec(5, 1, 2), seed=3).episode(0)
+    model = evaluator.model
+    (direct,) = evaluate_tasks(dict(model.named_parameters()), functional_loss(model), [episode],
+                               make_inner_loop(evaluator.cfg, model))
+    assert evaluator(episode) == direct.accuracy and 0.0 <= direct.accuracy <= 1.0
