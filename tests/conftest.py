@@ -58,3 +58,24 @@ def repo_copy(tmp_path: Path) -> Path:
 def smoke_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One repository copy shared by the slow pipeline tests of a session."""
     return copy_repo(tmp_path_factory.mktemp("smoke") / "repo")
+
+
+def run_stage(module, name: str, argv: list[str], log_dir: Path) -> int:
+    """Run a stage CLI in-process (one interpreter for many stage runs); returns its exit code."""
+    from pipeline.cli import stage_main
+
+    return stage_main(name, module.__doc__, module.add_arguments, module.run,
+                      [*argv, "--log", str(log_dir / f"{name}.log")])
+
+
+def tiny_double_nmnist(tmp: Path) -> Path:
+    """A tiny synthetic Double N-MNIST (3 train / 2 test recordings per digit, 10 ms bins) under ``tmp``."""
+    from pipeline import build_metadataset, fetch_data
+
+    assert run_stage(fetch_data, "fetch_data", ["--raw", "nmnist", "--nmnist-train-per-class", "3",
+                                                "--nmnist-test-per-class", "2", "--out", str(tmp / "fetched/nmnist")],
+                     tmp) == 0
+    assert run_stage(build_metadataset, "build_metadataset",
+                     ["--dataset", "double_nmnist", "--raw", str(tmp / "fetched/nmnist"), "--time-bin-ms", "10",
+                      "--out", str(tmp / "meta/double_nmnist")], tmp) == 0
+    return tmp / "meta/double_nmnist"

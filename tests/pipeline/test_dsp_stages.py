@@ -9,27 +9,21 @@ import pytest
 
 from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
 from metasnn.meta.methods import load_evaluator
-from pipeline import build_metadataset, dsp_tables, dsp_train, fetch_data
-from pipeline.cli import stage_main
+from pipeline import dsp_tables, dsp_train
+from tests.conftest import run_stage, tiny_double_nmnist
 
 TINY = ["--queries", "2", "--train-queries", "1", "--channels", "2", "--input-pool", "2", "--outer-steps", "4",
         "--pretrain-steps", "3", "--batch-size", "4", "--head-steps", "3", "--eval-tasks", "2",
         "--convergence-window", "2"]
 
 
-def stage(module, name, argv, tmp_path):
-    return stage_main(name, module.__doc__, module.add_arguments, module.run,
-                      [*argv, "--log", str(tmp_path / f"{name}.log")])
+stage = run_stage
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dsp")
-    assert stage(fetch_data, "fetch_data", ["--raw", "nmnist", "--nmnist-train-per-class", "3",
-                                            "--nmnist-test-per-class", "2", "--out", str(tmp / "fetched/nmnist")], tmp) == 0
-    assert stage(build_metadataset, "build_metadataset", ["--dataset", "double_nmnist", "--raw", str(tmp / "fetched/nmnist"),
-                                                          "--time-bin-ms", "10", "--out", str(tmp / "meta/double_nmnist")],
-                 tmp) == 0
+    tiny_double_nmnist(tmp)
     return tmp / "meta/double_nmnist"
 
 

@@ -10,32 +10,24 @@ import torch
 from metasnn.io import load_tensors
 from metasnn.meta import sn22 as sn22_module
 from pipeline import (
-    build_metadataset,
     evaluate_fewshot,
-    fetch_data,
     metatrain,
     sn22_inner_steps,
     sn22_tables,
     sn22_transfer,
 )
-from pipeline.cli import stage_main
+from tests.conftest import run_stage, tiny_double_nmnist
 
 TINY = ["--queries", "2", "--burn-in", "0.3", "--channels", "2", "4", "4", "--lsuv-mean", "-0.5", "--threads", "1"]
 
 
-def stage(module, name, argv, tmp_path):
-    return stage_main(name, module.__doc__, module.add_arguments, module.run,
-                      [*argv, "--log", str(tmp_path / f"{name}.log")])
+stage = run_stage
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sn22")
-    assert stage(fetch_data, "fetch_data", ["--raw", "nmnist", "--nmnist-train-per-class", "3",
-                                            "--nmnist-test-per-class", "2", "--out", str(tmp / "fetched/nmnist")], tmp) == 0
-    assert stage(build_metadataset, "build_metadataset", ["--dataset", "double_nmnist", "--raw", str(tmp / "fetched/nmnist"),
-                                                          "--time-bin-ms", "10", "--out", str(tmp / "meta/double_nmnist")],
-                 tmp) == 0
+    tiny_double_nmnist(tmp)
     return tmp
 
 
