@@ -2,8 +2,10 @@
 trained model (method × train meta-dataset × seed, found by matching --models against the methods'
 model_dir templates) is meta-tested on the held-out test classes of its own meta-dataset and of every other
 meta-dataset given by --data, episodes resampled to the model's frame size and T
-(metasnn.evaluation.cross_dataset). Writes the cross_dataset table, figure and claim dsp-C5 (dsp vs STBP
-cross-dataset accuracy, paired over seeds; "not run" with the reason when either is missing).
+(metasnn.evaluation.cross_dataset). Every row carries the cost columns (metasnn.evaluation.cost) of the
+method's query pass on the first (resampled) test episode, measured through the evaluator's ``cost`` method.
+Writes the cross_dataset table, figure and claim dsp-C5 (dsp vs STBP cross-dataset accuracy, paired over seeds;
+"not run" with the reason when either is missing).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import numpy as np
 import torch
 
 from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
-from metasnn.evaluation.cross_dataset import RESAMPLING_NOTE, evaluate_episodes
+from metasnn.evaluation.cost import COST_COLUMNS, DENSITY_NOTE, mean_columns
+from metasnn.evaluation.cross_dataset import RESAMPLING_NOTE, episode_cost, evaluate_episodes
 from metasnn.evaluation.statistics import paired_test
 from metasnn.io import atomic_directory, atomic_write_json
 from metasnn.meta.methods import METHODS, load_evaluator
@@ -82,10 +85,16 @@ def run(args, ctx):  # noqa: ANN001
     episodes = {name: list(EpisodeSampler(ds, "test", spec, seed=args.eval_seed).take(args.episodes))
                 for name, ds in datasets.items()}
     acc: dict[tuple[str, str, str], dict[int, list[float]]] = defaultdict(dict)
+    costs: dict[tuple[str, str, str], dict[int, dict]] = defaultdict(dict)
+    cost_notes: dict[str, set[str]] = defaultdict(set)
     for (method, train_ds, seed), model_dir in ctx.progress(sorted(found.items()), "cross-dataset models"):
         evaluator = load_evaluator(method, model_dir)
         for test_ds, eps in episodes.items():
             acc[(method, train_ds, test_ds)][seed] = evaluate_episodes(evaluator, eps)
+            cost = episode_cost(evaluator, eps[0]) if eps else None
+            costs[(method, train_ds, test_ds)][seed] = cost.columns() if cost else dict.fromkeys(COST_COLUMNS)
+            cost_notes[method].update([n for n in cost.notes if n != DENSITY_NOTE] if cost
+                                      else ["its evaluator has no cost method: cost columns empty"])
         ctx.log.info("%s trained on %s seed %d: %s", method, train_ds, seed,
                      {t: round(float(np.mean(acc[(method, train_ds, t)][seed])), 3) for t in episodes})
     measurements = []
@@ -96,11 +105,15 @@ def run(args, ctx):  # noqa: ANN001
             per_seed=[100 * float(np.mean(per_seed[s])) for s in seeds],
             per_task=[100 * a for s in seeds for a in per_seed[s]],
             extra={"transfer": "within (held-out classes)" if train_ds == test_ds else "cross-dataset",
-                   "paper": METHODS[method].paper}))
+                   "paper": METHODS[method].paper, **mean_columns(costs[(method, train_ds, test_ds)].values())}))
     notes = [RESAMPLING_NOTE, f"{args.ways}-way {args.shots}-shot, {args.episodes} meta-test episodes per row and seed "
              "(test split); within-dataset rows are the held-out-classes reference",
              "methods: every entry of metasnn/meta/methods.py whose training stage ran: "
-             + (", ".join(sorted({k[0] for k in found})) or "none")]
+             + (", ".join(sorted({k[0] for k in found})) or "none"),
+             "cost columns (metasnn.evaluation.cost, per query sample, mean over seeds): the query pass of the row's "
+             "first test episode (resampled) through the model adapted on its support, measured by the method's "
+             "evaluator (EpisodeEvaluator.cost); convolution ops scale dense MACs by input density",
+             *[f"cost, {m}: {'; '.join(sorted(n))}" for m, n in sorted(cost_notes.items()) if n]]
     write_comparison_table(TABLE, measurements, scale=ctx.scale, data_source=source, out_dir=args.tables_dir, notes=notes)
     fig_path = args.figures_dir / f"{TABLE}.png"
     methods = sorted({k[0] for k in acc})
@@ -116,8 +129,9 @@ def run(args, ctx):  # noqa: ANN001
         ax.legend(fontsize=7)
     write_claims(args.tables_dir / f"{TABLE}.claims.json", [dsp_claim(acc, ctx.scale, source, fig_path)])
     with atomic_directory(args.out) as tmp:
-        atomic_write_json(tmp / "accuracies.json", {f"{m}|{tr}|{te}": {str(s): v for s, v in d.items()}
-                                                    for (m, tr, te), d in sorted(acc.items())})
+        for name, per_row in (("accuracies.json", acc), ("costs.json", costs)):
+            atomic_write_json(tmp / name, {f"{m}|{tr}|{te}": {str(s): v for s, v in d.items()}
+                                           for (m, tr, te), d in sorted(per_row.items())})
         ctx.write_provenance(tmp, methods=methods)
 
 

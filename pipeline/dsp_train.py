@@ -12,7 +12,6 @@ statistics, cost columns), tasks.json (per-task meta-test accuracies), curve.csv
 from __future__ import annotations
 
 import argparse
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ import numpy as np
 import torch
 
 from metasnn.errors import ConfigError
-from metasnn.evaluation.cost import measure_cost
 from metasnn.io import atomic_write_json, save_tensors
 from metasnn.meta.training import CheckpointConfig, write_curve
 from metasnn.reporting.provenance import config_hash
@@ -94,17 +92,6 @@ def _backbone_config(args: argparse.Namespace, ds: Any, ways: int) -> dict[str, 
             "time_bin_ms": float(ds.time_bin_ms), "scale_decays": True}
 
 
-def _few_shot_model(backbone: torch.nn.Module, ways: int, head_weight: torch.Tensor | None = None) -> torch.nn.Module:
-    """A copy of ``backbone`` with the ``ways``-way output layer a task uses (for the cost columns)."""
-    model = copy.deepcopy(backbone)
-    head = model.new_head(ways)
-    if head_weight is not None:
-        with torch.no_grad():
-            head.synapse.weight.copy_(head_weight)
-    model.layers[-1] = head
-    return model
-
-
 def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001, C901
     from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
     from metasnn.plasticity import dsp as dsp_lib
@@ -148,7 +135,7 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001, C901
         metrics["convergence_step"] = dsp_lib.convergence_step(accs, args.convergence_window, args.convergence_fraction)
         metrics.update(dsp_lib.eta_statistics(learner.eta))
         payload = dsp_lib.model_payload(learner)
-        cost_model = learner.snn
+        cost = dsp_lib.DSPEvaluator(learner, ds.num_steps).cost(test[0])
         extra_prov["dsp_config"] = cfg.to_dict()
     elif args.method == "stdp":
         from metasnn.baselines.stdp import STDPConfig, STDPFewShot
@@ -167,7 +154,7 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001, C901
         w = learner_s.head_weights(test[0].support_x, test[0].support_y)
         metrics["stdp_weight_change_abs_mean"] = float(w.abs().mean())
         payload = stdp_payload(backbone, cfg_s, bb_cfg, args.ways, ds.num_steps, ds.time_bin_ms)
-        cost_model = _few_shot_model(backbone, args.ways, w)
+        cost = learner_s.cost(test[0])
         extra_prov["stdp_config"] = cfg_s.to_dict()
     else:  # stbp, eihl
         from metasnn.baselines.stbp import TransferFewShot, train_stbp
@@ -195,7 +182,7 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001, C901
         task_acc = [learner_t(ep) for ep in ctx.progress(test, f"{args.method} tasks", total=len(test))]
         payload = transfer_payload(backbone, bb_cfg, args.ways, ds.num_steps, args.head_steps, args.head_lr,
                                    method=args.method)
-        cost_model = _few_shot_model(backbone, args.ways)
+        cost = learner_t.cost(test[0])
         metrics["pretrain_steps"] = args.pretrain_steps
 
     metrics["test_acc"] = float(np.mean(task_acc))
@@ -203,7 +190,7 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001, C901
         tail = rows[-max(1, len(rows) // 10):]
         metrics["final_train_loss"] = float(np.mean([r["loss"] for r in tail]))
         metrics["final_train_acc"] = float(np.mean([r["acc"] for r in tail]))
-    metrics.update(measure_cost(cost_model, test[0].query_x).columns())
+    metrics.update(cost.columns())  # the task-time network of meta-test task 0 (the method's evaluator)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     save_tensors(payload, out / "model.pt")

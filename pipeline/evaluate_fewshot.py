@@ -7,7 +7,9 @@ splits and scores the query sets. Writes into --out:
 * metrics.json — flat: val/test mean accuracy, 95% CI over tasks, n_tasks; sn22's own statistic
   (std over --repeats evaluation repeats of this one model, labelled); output-layer inner-update
   magnitudes (sn22 Table 3 "MAML inner": mean over tasks of avg/sum/max |Δw|, and their std);
-  count of non-zero inner updates;
+  count of non-zero inner updates; the NeuroBench-style cost columns (metasnn.evaluation.cost) of the
+  query pass of meta-test task 0 of the fixed task set through the model adapted on its support
+  (``cost_task``), with the dense operation count beside them;
 * per_task.csv — split, task, accuracy, output-layer update avg/sum/max, non-zero update count;
 * update_histogram.json — histogram of the non-zero inner-update magnitudes (all adapted weights,
   meta-test tasks; fixed log-spaced bins) for sn22 Fig 5;
@@ -26,7 +28,14 @@ from metasnn.evaluation.fewshot import SN22_STATISTIC_LABEL, evaluate_tasks, rep
 from metasnn.evaluation.statistics import summarize
 from metasnn.io import atomic_directory, atomic_write_json, atomic_write_text, load_tensors
 from metasnn.meta.maml import functional_loss
-from metasnn.meta.sn22 import load_learner, make_inner_loop, output_layer_names, resolve_device, update_magnitudes
+from metasnn.meta.sn22 import (
+    SN22Evaluator,
+    load_learner,
+    make_inner_loop,
+    output_layer_names,
+    resolve_device,
+    update_magnitudes,
+)
 from pipeline.cli import main
 
 HIST_EDGES = np.logspace(-8, 1, 37)  # |Δw| bins, 4 per decade
@@ -59,6 +68,16 @@ def evaluate_split(model, cfg, ds, split: str, n_tasks: int, eval_seed: int, que
     if progress is not None:
         episodes = progress(episodes, split, n_tasks)
     return evaluate_tasks(params, functional_loss(model), episodes, inner)
+
+
+def task_cost(model, cfg, ds, eval_seed: int, queries: int, inner_steps: int, device) -> dict:  # noqa: ANN001
+    """Cost columns of meta-test task 0 of the evaluation set: its query pass through the model adapted on its
+    support (metasnn.evaluation.cost), plus the dense synaptic operation count they are a fraction of."""
+    from metasnn.data import EpisodeSampler, EpisodeSpec
+
+    episode = EpisodeSampler(ds, "test", EpisodeSpec(cfg.ways, cfg.shots, queries), seed=eval_seed).episode(0)
+    cost = SN22Evaluator(model, cfg, ds.frame_shape, ds.num_steps).cost(episode.to(device), steps=inner_steps)
+    return {**cost.columns(), "dense_ops_per_sample": round(cost.dense_ops, 1), "cost_task": "test task 0"}
 
 
 def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
@@ -119,6 +138,7 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
     adapt_names = make_inner_loop(cfg, model).adapt
     n_adapted = sum(p.numel() for n, p in model.named_parameters() if adapt_names is None or n in adapt_names)
     metrics["adapted_weights_per_step"] = int(n_adapted)
+    metrics.update(task_cost(model, cfg, ds, args.eval_seed, queries, steps, device))
     lines = ["split,task,acc,out_update_avg,out_update_sum,out_update_max,nonzero_updates"]
     lines += [f"{s},{i},{a!r},{u1!r},{u2!r},{u3!r},{nz}" for s, i, a, u1, u2, u3, nz in rows]
     with atomic_directory(args.out) as tmp:

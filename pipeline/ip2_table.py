@@ -61,7 +61,11 @@ def run(args, ctx):  # noqa: ANN001
              f"{', '.join(masks)}",
              "intrinsic: fast = masked intrinsic parameters (weights fixed) + homeostatic penalty, slow = mask "
              "selection then a first-order weight update after each task; point: readout weights adapted by SGD and "
-             "carried across tasks, no meta level"]
+             "carried across tasks, no meta level",
+             f"cost columns (accuracy rows; metasnn.evaluation.cost): query pass of meta-test episode 0 after the "
+             f"inner loop on its support, run {results[0]['dataset']}/seed{results[0]['seed']}; synaptic_ops_per_sample "
+             "and op_kind are empty: the network multiplies its weight tensors directly (no nn.Linear), so no synapse "
+             "can be hooked"]
     write_comparison_table(TABLE, measurements, scale=scale, data_source=source, out_dir=args.tables_dir, notes=notes)
     fig_path = args.figures_dir / f"{TABLE}.png"
     with figure(fig_path, width=5.5) as (_, ax):

@@ -14,10 +14,17 @@ from pathlib import Path
 import torch
 
 from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
-from metasnn.evaluation.cost import measure_cost
 from metasnn.io import atomic_directory, atomic_write_json, save_tensors
 from metasnn.meta.training import curve_csv
-from metasnn.plasticity.intrinsic import IntrinsicNet, IP2Config, evaluate, model_payload, run_sequence, select_mask
+from metasnn.plasticity.intrinsic import (
+    IntrinsicNet,
+    IP2Config,
+    IP2Evaluator,
+    evaluate,
+    model_payload,
+    run_sequence,
+    select_mask,
+)
 from pipeline.cli import main, str2bool
 from pipeline.mp23_train import _source
 
@@ -67,9 +74,7 @@ def run(args, ctx):  # noqa: ANN001
         seq = run_sequence(net, sequence, progress=lambda it, m=model: ctx.progress(it, f"ip2 {m} tasks"))
         rows += [{"model_index": index, **r} for r in seq]
         acc = evaluate(net, test)
-        ep = test[0]
-        params = {k: v.detach() for k, v in net.named_parameters()}
-        cost = measure_cost(net, ep.query_x, forward=lambda m, x, p=params: m.run(p, x))
+        cost = IP2Evaluator(net, ds.frame_shape, ds.num_steps).cost(test[0])  # adapted on its support
         result[model] = {"steps_to_criterion": [r["steps_to_criterion"] for r in seq],
                          "sequence_query_acc": [r["query_acc"] for r in seq], "test_task_acc": acc,
                          "test_acc": sum(acc) / len(acc), "cost": cost.columns()}

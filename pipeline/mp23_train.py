@@ -13,10 +13,9 @@ from pathlib import Path
 import torch
 
 from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
-from metasnn.evaluation.cost import measure_cost
 from metasnn.io import atomic_directory, atomic_write_json, save_tensors
 from metasnn.meta.training import curve_csv
-from metasnn.plasticity.metaplasticity import VARIANTS, MP23Config, evaluate, metatrain, model_payload
+from metasnn.plasticity.metaplasticity import VARIANTS, MP23Config, MP23Evaluator, evaluate, metatrain, model_payload
 from pipeline.cli import main
 
 
@@ -65,10 +64,7 @@ def run(args, ctx):  # noqa: ANN001
         for split in ("val", "test"):
             entry[f"{split}_task_acc"] = evaluate(net, held_out[split])
             entry[f"{split}_acc"] = sum(entry[f"{split}_task_acc"]) / len(entry[f"{split}_task_acc"])
-        ep = held_out["test"][0]
-        weights = net.episode_weights(ep.support_x, ep.support_y).detach()
-        cost = measure_cost(net, ep.query_x, forward=lambda m, x, w=weights: m.query_logits(x, w))
-        entry["cost"] = cost.columns()
+        entry["cost"] = MP23Evaluator(net, ds.frame_shape, ds.num_steps).cost(held_out["test"][0]).columns()
         entry["rule_mean_abs"] = {k: float(p.detach().abs().mean()) for k, p in net.rule.items()}
         result["variants"][variant] = entry
         metrics[f"{variant}_test_acc"] = entry["test_acc"]

@@ -9,6 +9,9 @@ from metasnn.reporting.targets import load_targets
 from pipeline.config import ROOT
 
 CAPTION_DIR = ROOT / ".snakemake" / "metasnn-captions"
+#: the method tables that carry the cost columns of metasnn.evaluation.cost
+COST_TABLES = frozenset({"sn22_table2_fewshot", "wu22_fig3_convergence", "wu22_fewshot_hp", "dsp_table1_methods",
+                         "mp23_rule_ablation", "ip2_learning_to_learn", "cross_dataset"})
 
 
 def report_item(path: str) -> tuple[str, str, str] | None:
@@ -28,6 +31,10 @@ def report_item(path: str) -> tuple[str, str, str] | None:
     kind = "table" if p.suffix == ".csv" else "figure"
     text += (" Columns: paper value, ours (mean ± std over seeds, 95% CI), n, scale, data source, comparability."
              if kind == "table" else "")
+    if kind == "table" and item_id in COST_TABLES:
+        text += (" Cost columns (metasnn.evaluation.cost, NeuroBench-style, measured on the trained models): synaptic "
+                 "operations per sample and their kind (AC / MAC), activation sparsity, parameter and state bytes; "
+                 "what they count is in the table's notes.")
     CAPTION_DIR.mkdir(parents=True, exist_ok=True)
     caption = CAPTION_DIR / f"{item_id}.{kind}.rst"
     if not caption.is_file() or caption.read_text() != text + "\n":

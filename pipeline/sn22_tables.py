@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from metasnn.evaluation.cost import mean_columns
 from metasnn.evaluation.statistics import PairedTest, ci95_mean, one_sample_test
 from metasnn.reporting.claims import ClaimResult, claim_from_test, write_claims
 from metasnn.reporting.figures import figure, placeholder_figure
@@ -28,6 +29,18 @@ from metasnn.reporting.tables import Measurement, write_comparison_table
 from pipeline.cli import main
 
 METHOD_LABEL = {"maml_snn": "MAML SNN", "fomaml_snn": "FOMAML SNN", "maml_cnn": "MAML CNN"}
+TABLE2_COST_NOTES = (
+    "Cost columns (metasnn.evaluation.cost, per sample): measured in sn22_evaluate on the query set of meta-test "
+    "task 0 of the fixed evaluation set (--eval-seed), run through the model adapted on that task's support (the "
+    "test-time inner loop); mean over seeds (the same on the val and test rows).",
+    "SNN: every synapse W multiplies the DECOLLE membrane trace P (a filtered trace, not spikes), so its "
+    "operations are MACs at P's density over all T steps (burn-in included); P decays but does not return to 0 "
+    "once input arrived, so after the first spikes this is close to the dense count. activation_sparsity: the "
+    "inter-layer spikes H(pool(U)) of the conv layers and the output layer's spikes; state_bytes: Q, P, U, R, S "
+    "of every layer.",
+    "MAML CNN: MACs of the convs and the linear layer on the time-summed image at their input density; no "
+    "spiking layer and no neuron state, so activation_sparsity and state_bytes are empty.",
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -124,12 +137,14 @@ def table2(evals: dict, args, scale: str, src: str) -> tuple[list[ClaimResult], 
                 key={"dataset": dataset, "method": method, "split": split},
                 per_seed=[per_seed[s] for s in sorted(per_seed)], per_task=pooled or None,
                 extra={"sn22_statistic_std_repeats": float(np.mean(rep)) if rep else None,
-                       "n_repeats": next(iter(by_seed.values()))["repeats"]},
+                       "n_repeats": next(iter(by_seed.values()))["repeats"],
+                       **mean_columns(by_seed.values())},
             ))
     write_comparison_table(tid, ms, scale=scale, data_source=src, out_dir=args.tables_dir,
                            caption="Accuracy in %. `sn22_statistic_std_repeats`: sn22's own ± — the std of the mean "
                                    "accuracy over `n_repeats` evaluation repeats of one model (disjoint task blocks), "
-                                   "averaged over seeds; `reproduced_std` is the std over seeds.")
+                                   "averaged over seeds; `reproduced_std` is the std over seeds.",
+                           notes=TABLE2_COST_NOTES)
     with figure(fig, ncols=2, width=4.2, title="sn22 Table 2: 1-shot 5-way meta-test accuracy") as (_, axes):
         for ax, dataset in zip(np.ravel(axes), ("double_nmnist", "double_asldvs"), strict=False):
             methods = [m for m in METHOD_LABEL if (m, dataset, "test") in acc]

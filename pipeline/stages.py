@@ -135,6 +135,7 @@ SN22_FIG3 = "results/runs/sn22_inner_steps/{dataset}/seed{seed}"
 SN22_FIG6 = "results/runs/sn22_transfer/{dataset}/seed{seed}"
 SN22_CODE = ("metasnn/snn", "metasnn/meta", "metasnn/evaluation/fewshot.py", "metasnn/evaluation/statistics.py",
              "metasnn/data", "pipeline/metatrain.py", "pipeline/evaluate_fewshot.py")
+SN22_EVAL_CODE = (*SN22_CODE, "metasnn/evaluation/cost.py")  # evaluate_fewshot also measures the cost columns
 SN22_TABLES = ("sn22_table2_fewshot", "sn22_fig3_inner_steps", "sn22_fig4_frozen_layers",
                "sn22_table3_update_magnitudes", "sn22_fig5_thresholded_updates", "sn22_fig6_transfer")
 
@@ -200,7 +201,7 @@ register(Stage(
     matrix={"method": "sn22.methods", "dataset": "sn22.datasets", "seed": SEEDS},
     args=_sn22_eval_args(SN22_TRAIN, SN22_EVAL),
     outs=_sn22_eval_outs(SN22_EVAL),
-    code=SN22_CODE,
+    code=SN22_EVAL_CODE,
     resources=Resources(threads=1, mem_mb=3000, runtime_min=60),
 ))
 
@@ -243,7 +244,7 @@ register(Stage(
     matrix={"frozen": "sn22.fig4.frozen_layers", "dataset": "sn22.fig4.datasets", "seed": SEEDS},
     args=_sn22_eval_args(f"{SN22_FROZEN}/train", f"{SN22_FROZEN}/eval"),
     outs=_sn22_eval_outs(f"{SN22_FROZEN}/eval"),
-    code=SN22_CODE,
+    code=SN22_EVAL_CODE,
     resources=Resources(threads=1, mem_mb=3000, runtime_min=60),
 ))
 
@@ -267,7 +268,7 @@ register(Stage(
     matrix={"dataset": "sn22.fig5.datasets", "seed": SEEDS},
     args=_sn22_eval_args(f"{SN22_THRESHOLD}/train", f"{SN22_THRESHOLD}/eval"),
     outs=_sn22_eval_outs(f"{SN22_THRESHOLD}/eval"),
-    code=SN22_CODE,
+    code=SN22_EVAL_CODE,
     resources=Resources(threads=1, mem_mb=3000, runtime_min=60),
 ))
 
@@ -332,7 +333,8 @@ register(Stage(
     outs=(*[Out(f"results/tables/{t}.{ext}") for t in SN22_TABLES for ext in ("csv", "md")],
           *[Out(f"results/tables/{t}.claims.json") for t in SN22_TABLES],
           *[Out(f"results/figures/{t}.png") for t in SN22_TABLES]),
-    code=("metasnn/reporting", "metasnn/evaluation/statistics.py", "paper/targets.yaml", "pipeline/sn22_tables.py"),
+    code=("metasnn/reporting", "metasnn/evaluation/statistics.py", "metasnn/evaluation/cost.py", "paper/targets.yaml",
+          "pipeline/sn22_tables.py"),
     resources=Resources(threads=1, mem_mb=1500, runtime_min=5),
 ))
 
@@ -424,7 +426,7 @@ register(Stage(
         *[Out(f"results/tables/{t}.claims.json") for t in ("wu22_fig3_convergence", "wu22_fig4_crop", "wu22_fig4_distance")],
         *[Out(f"results/figures/{t}.png") for t in WU22_TABLES],
     ),
-    code=("metasnn/reporting", "metasnn/evaluation/statistics.py", "paper/targets.yaml"),
+    code=("metasnn/reporting", "metasnn/evaluation/statistics.py", "metasnn/evaluation/cost.py", "paper/targets.yaml"),
     resources=Resources(threads=1, mem_mb=1000, runtime_min=5),
 ))
 
@@ -471,7 +473,7 @@ register(Stage(
     ],
     outs=(Out("results/tables/wu22_fewshot_hp.csv"), Out("results/tables/wu22_fewshot_hp.md"),
           Out("results/figures/wu22_fewshot_hp.png")),
-    code=("metasnn/reporting", "metasnn/evaluation/statistics.py", "paper/targets.yaml"),
+    code=("metasnn/reporting", "metasnn/evaluation/statistics.py", "metasnn/evaluation/cost.py", "paper/targets.yaml"),
     resources=Resources(threads=1, mem_mb=1000, runtime_min=5),
 ))
 
@@ -686,7 +688,7 @@ register(Stage(
     ],
     outs=(Out("results/tables/cross_dataset.csv"), Out("results/tables/cross_dataset.md"),
           Out("results/tables/cross_dataset.claims.json"), Out("results/figures/cross_dataset.png")),
-    code=PLASTICITY_CODE + ("metasnn/reporting", "paper/targets.yaml"),
+    code=PLASTICITY_CODE + ("metasnn/baselines", "metasnn/reporting", "paper/targets.yaml"),
     resources=Resources(threads=1, mem_mb=3000, runtime_min=20),
 ))
 

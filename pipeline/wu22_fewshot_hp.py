@@ -1,7 +1,8 @@
 """wu22 HP few-shot on one meta-dataset and seed: conv features + a plastic output layer whose Hebbian
 trace stores the labelled support (label clamped onto the output during the support presentation),
 meta-trained over episodes of the meta-train split (metasnn.plasticity.fewshot), evaluated on
-meta-val and meta-test episodes (metasnn.data.EpisodeSampler). Writes per-task accuracies (JSON),
+meta-val and meta-test episodes (metasnn.data.EpisodeSampler). Writes per-task accuracies (JSON, with
+the NeuroBench-style cost columns of the query pass of meta-test episode 0, metasnn.evaluation.cost),
 the trained weights and provenance.json.
 """
 
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
 from metasnn.errors import TrainingDivergedError
 from metasnn.io import atomic_write_json, save_tensors
-from metasnn.plasticity.fewshot import HPFewShotNet
+from metasnn.plasticity.fewshot import HPFewShotEvaluator, HPFewShotNet
 from metasnn.plasticity.hp import HPConfig
 from pipeline.cli import main
 
@@ -75,6 +76,9 @@ def run(args, ctx):  # noqa: ANN001
         result[f"{split}_task_acc"] = evaluate(net, sampler, args.test_episodes)
         result[f"{split}_acc"] = sum(result[f"{split}_task_acc"]) / len(result[f"{split}_task_acc"])
     result["alpha"] = float(net.readout.alpha.detach())
+    probe = EpisodeSampler(ds, "test", spec, seed=10_000 + args.seed).episode(0)  # meta-test episode 0
+    cost = HPFewShotEvaluator(net, ds.frame_shape, ds.num_steps).cost(probe)
+    result["cost"] = {**cost.columns(), "dense_ops_per_sample": round(cost.dense_ops, 1)}
     for path in (args.out, args.model, args.provenance):
         path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(args.out, result)

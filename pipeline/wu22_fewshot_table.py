@@ -1,6 +1,7 @@
 """wu22_fewshot_hp table and figure: HP few-shot accuracy (meta-val / meta-test) on both meta-datasets,
-mean ± std over seeds with a 95% CI over test tasks, beside sn22's MAML SNN numbers of the same run
-(read from results/tables/sn22_table2_fewshot.csv when the sn22 stage produced it).
+mean ± std over seeds with a 95% CI over test tasks and the cost columns (metasnn.evaluation.cost) of the
+trained model, beside sn22's MAML SNN numbers of the same run (read from results/tables/sn22_table2_fewshot.csv
+when the sn22 stage produced it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metasnn.evaluation.cost import mean_columns
 from metasnn.reporting.figures import figure
 from metasnn.reporting.tables import Measurement, write_comparison_table
 from pipeline.cli import main
@@ -68,7 +70,8 @@ def run(args, ctx):  # noqa: ANN001
         runs = sorted(by_ds[ds], key=lambda r: r["seed"])
         for split, label in SPLITS.items():
             extra = {"episodes": runs[0]["episodes"], "ways": runs[0]["ways"], "shots": runs[0]["shots"],
-                     "learned_alpha": float(np.mean([r["alpha"] for r in runs]))}
+                     "learned_alpha": float(np.mean([r["alpha"] for r in runs])),
+                     **mean_columns(r.get("cost", {}) for r in runs)}
             for (d, s, method), (mean, std) in sorted(sn22.items()):
                 if d == ds and s == split:
                     extra[f"sn22_{_norm(method)}_mean"] = mean
@@ -79,7 +82,13 @@ def run(args, ctx):  # noqa: ANN001
                 per_task=[100 * a for r in runs for a in r[f"{split}_task_acc"]], extra=extra))
     notes = ["HP few-shot: conv features on time-summed frames + plastic output layer; label clamped onto the "
              "output during the support presentation; meta-trained with one joint gradient for weights and θ "
-             "(wu22 code's update); 95% CI over all test tasks of all seeds."]
+             "(wu22 code's update); 95% CI over all test tasks of all seeds.",
+             "Cost columns (metasnn.evaluation.cost, per query sample, mean over seeds): the query pass of meta-test "
+             "episode 0 with the trace its support left; they count the conv features' and the readout's W·x "
+             "operations (MACs: tanh features are not spikes); the plastic current α·(x@P) and the Hebbian update "
+             "are not included. activation_sparsity: the readout's spikes; state_bytes: the readout neurons' "
+             "U, Q, P, R, S per query — the episode's Hebbian trace P (features × ways, shared by the queries) is "
+             "not included."]
     if not sn22:
         notes.append("sn22 MAML numbers: not available in this run (no sn22_table2_fewshot table was produced).")
     else:

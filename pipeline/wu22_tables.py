@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metasnn.evaluation.cost import mean_columns
 from metasnn.evaluation.statistics import PairedTest, one_sample_test, paired_test
 from metasnn.reporting.claims import ClaimResult, claim_from_test, verdict_from_test, write_claims
 from metasnn.reporting.figures import figure
@@ -24,7 +25,6 @@ from pipeline.cli import main
 DATASET = "N-MNIST single digits"
 LABELS = {"gp": "GP", "lp": "LP", "finetune": "fine-tune", "hp": "HP"}
 ORDER = ("gp", "lp", "finetune", "hp")
-COST_KEYS = ("synaptic_ops_per_sample", "activation_sparsity", "param_bytes", "state_bytes")
 
 
 def add_arguments(p) -> None:  # noqa: ANN001
@@ -97,9 +97,7 @@ def convergence(runs, args, scale: str, source: str) -> list[ClaimResult]:  # no
                  "final_train_acc": float(np.mean([100 * x["train_acc"] for x in metrics])),
                  "epochs_to_90pct_best": float(np.mean([epochs_to_fraction(runs[m][s]["curves"]) for s in seeds])),
                  "epochs": int(metrics[0]["epochs"])}
-        for k in COST_KEYS:
-            vals = [x.get(k) for x in metrics if x.get(k) is not None]
-            extra[k] = float(np.mean(vals)) if vals else None
+        extra.update(mean_columns(metrics))
         measurements.append(Measurement(key={"dataset": DATASET, "method": LABELS[m]},
                                         per_seed=[100 * x["test_acc"] for x in metrics], extra=extra))
     notes = ["reproduced_mean: final test accuracy (%) after the last epoch, mean ± std over seeds.",

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from metasnn.baselines.transfer import PretrainConfig, pretrain, transfer_task_accuracy
+from metasnn.baselines.transfer import PretrainConfig, fit_head, pretrain, transfer_task_accuracy, with_head
 
 __all__ = ["TransferFewShot", "train_stbp", "payload", "load_evaluator"]
 
@@ -35,6 +35,14 @@ class TransferFewShot:
     def __call__(self, episode: Any) -> float:
         return transfer_task_accuracy(self.backbone, episode.support_x, episode.support_y, episode.query_x,
                                       episode.query_y, self.ways, self.head_steps, self.head_lr)
+
+    def cost(self, episode: Any):  # noqa: ANN201 - ModelCost
+        """Cost (:func:`metasnn.evaluation.cost.measure_cost`) of the query pass through the backbone with the
+        output layer trained on ``episode``'s support."""
+        from metasnn.evaluation.cost import measure_cost
+
+        head = fit_head(self.backbone, episode.support_x, episode.support_y, self.ways, self.head_steps, self.head_lr)
+        return measure_cost(with_head(self.backbone, head), episode.query_x)
 
 
 def train_stbp(backbone: torch.nn.Module, dataset: Any, cfg: PretrainConfig, seed: int,

@@ -96,13 +96,26 @@ class STDPFewShot:
         return w
 
     @torch.no_grad()
-    def logits(self, support_x: torch.Tensor, support_y: torch.Tensor, query_x: torch.Tensor) -> torch.Tensor:
+    def head(self, support_x: torch.Tensor, support_y: torch.Tensor) -> torch.nn.Module:
+        """The output layer one task uses: zero bias, the STDP weights of its labelled support."""
         head = self.backbone.new_head(self.ways)
         head.synapse.weight.copy_(self.head_weights(support_x, support_y))
-        return self.backbone.head_forward(self.backbone.head_inputs(query_x), head)
+        return head
+
+    @torch.no_grad()
+    def logits(self, support_x: torch.Tensor, support_y: torch.Tensor, query_x: torch.Tensor) -> torch.Tensor:
+        return self.backbone.head_forward(self.backbone.head_inputs(query_x), self.head(support_x, support_y))
 
     def __call__(self, episode: Any) -> float:
         return accuracy(self.logits(episode.support_x, episode.support_y, episode.query_x), episode.query_y)
+
+    def cost(self, episode: Any):  # noqa: ANN201 - ModelCost
+        """Cost (:func:`metasnn.evaluation.cost.measure_cost`) of the query pass through the backbone with the
+        STDP output layer of ``episode``'s support."""
+        from metasnn.baselines.transfer import with_head
+        from metasnn.evaluation.cost import measure_cost
+
+        return measure_cost(with_head(self.backbone, self.head(episode.support_x, episode.support_y)), episode.query_x)
 
 
 def payload(backbone: torch.nn.Module, cfg: STDPConfig, backbone_config: Mapping[str, Any], ways: int,

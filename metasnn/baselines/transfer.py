@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from metasnn.meta.maml import accuracy
 from metasnn.meta.training import check_finite_loss
 from metasnn.snn import SN22ConvSNN, initialise
 
-__all__ = ["PretrainConfig", "pretrain", "transfer_task_accuracy"]
+__all__ = ["PretrainConfig", "pretrain", "transfer_task_accuracy", "fit_head", "with_head"]
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,15 @@ def transfer_task_accuracy(
     head_lr: float = 1e-2,
 ) -> float:
     """Train a new output layer on the support set (conv stack frozen); query accuracy."""
+    head = fit_head(model, support_x, support_y, ways, head_steps, head_lr)
+    with torch.no_grad():
+        return accuracy(model.head_forward(model.head_inputs(query_x), head), query_y)
+
+
+def fit_head(model: SN22ConvSNN, support_x: torch.Tensor, support_y: torch.Tensor, ways: int,
+             head_steps: int = 100, head_lr: float = 1e-2) -> torch.nn.Module:
+    """A new ``ways``-way output layer trained by Adam on the support set (the conv stack frozen)."""
     h_support = model.head_inputs(support_x)
-    h_query = model.head_inputs(query_x)
     head = model.new_head(ways)
     opt = torch.optim.Adam(head.parameters(), lr=head_lr)
     for _ in range(head_steps):
@@ -99,5 +107,11 @@ def transfer_task_accuracy(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    with torch.no_grad():
-        return accuracy(model.head_forward(h_query, head), query_y)
+    return head
+
+
+def with_head(model: SN22ConvSNN, head: torch.nn.Module) -> SN22ConvSNN:
+    """A copy of ``model`` whose output layer is ``head``: the network one task runs (for its cost columns)."""
+    out = copy.deepcopy(model)
+    out.layers[-1] = copy.deepcopy(head)
+    return out

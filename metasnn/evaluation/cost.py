@@ -9,29 +9,45 @@ Measured by running the model on real inputs with forward hooks on its synapses
   accumulate per target), *effective MACs* otherwise. For convolutions the scaling by input
   density is exact up to border effects (stated). Layers whose weights act on filtered traces
   (the DECOLLE LIF applies ``W`` to the membrane trace ``P``) are counted as MACs at the trace's
-  density — that is what the implementation computes.
-* **activation sparsity per layer** — the fraction of zeros in each spiking layer's output
-  (recorded from modules returning binary tensors, or given by the model via ``spike_trace``).
+  density — that is what the implementation computes (a trace decays but does not return to 0
+  once input arrived, so these counts approach the dense count after the first spikes).
+  A model that runs no such module (it multiplies its weight tensors directly) has no measurable
+  synaptic operations: the column is empty (``None``) and a note says why — never 0.
+* **activation sparsity per layer** — the fraction of zeros in each spiking layer's output, from
+  the binary tensors returned by leaf modules (the surrogate spike functions), attributed to the
+  neuron layer (:class:`~metasnn.snn.neuron.DecolleLIFNode`) they belong to: a spike computed
+  *inside* a node's functional forward is that node's own spike ``S``; a binary tensor computed
+  by the model *after* a node ran and before the next one (sn22's inter-layer ``H(pool(U))``) is
+  what that layer passes on and replaces its own ``S`` in the count. One surrogate instance shared
+  by every layer (as in the sn22 conv SNN) is therefore counted per layer, once. Outside any
+  node, the module's own name is used. A model may instead give its spikes via ``spike_trace``,
+  which then replaces what the hooks recorded.
 * **parameter footprint** — bytes of all parameters and buffers.
-* **state footprint** — bytes of per-sample neuron state (``state_elements_per_sample`` if the
-  model declares it, else the spikingjelly memories materialised by the run).
+* **state footprint** — bytes of per-sample neuron state: ``state_elements_per_sample`` if the
+  model declares it; else the state the DECOLLE nodes carry between time steps, measured on the
+  run — ``Q, P`` of the node's input size and ``U, R, S`` of its output size per sample; else the
+  spikingjelly memories materialised by the run.
 
 Everything is per sample (divided by the batch size) and averaged over the given inputs.
+:func:`mean_columns` averages the columns of several runs (seeds) for a table row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["LayerCost", "ModelCost", "measure_cost", "COST_COLUMNS"]
+from metasnn.snn.neuron import DecolleLIFNode
+
+__all__ = ["LayerCost", "ModelCost", "measure_cost", "mean_columns", "COST_COLUMNS", "DENSITY_NOTE"]
 
 SYNAPSES = (nn.Linear, nn.Conv1d, nn.Conv2d)
 COST_COLUMNS = ("synaptic_ops_per_sample", "op_kind", "activation_sparsity", "param_bytes", "state_bytes")
+DENSITY_NOTE = "convolution effective ops scale dense MACs by input density (exact up to borders)"  # every ModelCost
 
 
 @dataclass
@@ -69,8 +85,8 @@ class ModelCost:
         """The cost columns every method table carries (see :data:`COST_COLUMNS`)."""
         kinds = sorted({layer.op_kind for layer in self.layers})
         return {
-            "synaptic_ops_per_sample": round(self.synaptic_ops, 1),
-            "op_kind": "+".join(kinds) if kinds else "",
+            "synaptic_ops_per_sample": round(self.synaptic_ops, 1) if self.layers else None,
+            "op_kind": "+".join(kinds) if kinds else None,
             "activation_sparsity": None if self.mean_activation_sparsity is None else round(self.mean_activation_sparsity, 4),
             "param_bytes": self.param_bytes,
             "state_bytes": self.state_bytes,
@@ -108,12 +124,15 @@ def measure_cost(
 
     ``inputs`` holds ``B`` samples along ``batch_dim`` (1 for time-major ``[T, B, ...]``).
     ``spike_trace`` optionally maps layer names to their output spikes when the model computes
-    them outside hookable modules.
+    them outside hookable modules; it replaces the activation sparsity the hooks recorded.
     """
     samples = int(inputs.shape[batch_dim])
     stats: dict[str, dict[str, Any]] = {}
-    sparsity_counts: dict[str, list[float]] = {}
+    spikes: dict[tuple[str, str], list[float]] = {}  # (layer, "own" | "out" | "module") -> [zeros, elements]
+    node_state: dict[str, tuple[int, int, int]] = {}  # node -> (input, output elements per sample, bytes/element)
     names = {m: n for n, m in model.named_modules()}
+    running: list[str] = []  # DECOLLE nodes whose functional forward is executing
+    last_node: list[str] = []  # the node that finished last
     handles = []
 
     def synapse_hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
@@ -133,38 +152,77 @@ def measure_cost(
     def spike_hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
         out = output[0] if isinstance(output, tuple) else output
         if isinstance(out, torch.Tensor) and out.numel() and out.dtype.is_floating_point and _is_binary(out):
-            zeros = float((out == 0).sum().item())
-            acc = sparsity_counts.setdefault(names.get(module, type(module).__name__), [0.0, 0.0])
-            acc[0] += zeros
+            if running:
+                key = (running[-1], "own")
+            elif last_node:
+                key = (last_node[-1], "out")
+            else:
+                key = (names.get(module, type(module).__name__), "module")
+            acc = spikes.setdefault(key, [0.0, 0.0])
+            acc[0] += float((out == 0).sum().item())
             acc[1] += out.numel()
 
+    def traced(node: DecolleLIFNode, name: str, leading: int) -> Callable[..., Any]:
+        """``node``'s functional forward, recording that it runs and its state size per sample."""
+        original = getattr(node, "multi_step_functional_forward" if leading == 2 else "single_step_functional_forward")
+
+        def run(inputs: Any, states: Any, *args: Any, **kwargs: Any) -> Any:
+            running.append(name)
+            try:
+                result = original(inputs, states, *args, **kwargs)
+            finally:
+                running.pop()
+            x, u = inputs[0], result[0][0]
+            per = max(1, int(torch.tensor(x.shape[:leading]).prod()))
+            node_state[name] = (x.numel() // per, u.numel() // per, u.element_size())
+            last_node[:] = [name]
+            return result
+
+        return run
+
+    nodes = [(n, m) for n, m in model.named_modules() if isinstance(m, DecolleLIFNode)]
     for module in model.modules():
         if isinstance(module, SYNAPSES):
             handles.append(module.register_forward_hook(synapse_hook))
         elif not list(module.children()):
             handles.append(module.register_forward_hook(spike_hook))
+    for name, node in nodes:
+        node.single_step_functional_forward = traced(node, name, 1)
+        node.multi_step_functional_forward = traced(node, name, 2)
     try:
         with torch.no_grad():
             (forward or (lambda m, x: m(x)))(model, inputs)
     finally:
         for h in handles:
             h.remove()
+        for _, node in nodes:
+            node.__dict__.pop("single_step_functional_forward", None)
+            node.__dict__.pop("multi_step_functional_forward", None)
 
+    notes = [DENSITY_NOTE]
     layers = []
     for name, rec in stats.items():
         layers.append(LayerCost(name=name, op_kind="AC" if rec["binary"] else "MAC", dense_ops=rec["dense"] / samples,
                                 effective_ops=rec["effective"] / samples,
                                 input_density=rec["nnz"] / rec["numel"] if rec["numel"] else 0.0))
-    sparsity = {k: v[0] / v[1] for k, v in sparsity_counts.items() if v[1]}
-    for name, spikes in (spike_trace or {}).items():
-        sparsity[name] = float((spikes == 0).sum().item()) / max(1, spikes.numel())
+    if not layers:
+        notes.append("no synapse module (nn.Linear / nn.Conv1d / nn.Conv2d) ran: the model multiplies its weight "
+                     "tensors directly, so synaptic operations are not measured")
+    if spike_trace is not None:
+        sparsity = {name: float((s == 0).sum().item()) / max(1, s.numel()) for name, s in spike_trace.items()}
+    else:
+        sparsity = {}
+        for (layer, role), (zeros, total) in spikes.items():
+            if total and (role != "own" or (layer, "out") not in spikes):  # what a layer passes on wins
+                sparsity[layer] = zeros / total
     param_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
     param_bytes += sum(b.numel() * b.element_size() for b in model.buffers())
     state_bytes = None
     declared = getattr(model, "state_elements_per_sample", None)
-    notes = ["convolution effective ops scale dense MACs by input density (exact up to borders)"]
     if callable(declared):
         state_bytes = int(declared(inputs)) * inputs.element_size()
+    elif node_state:
+        state_bytes = sum((2 * n_in + 3 * n_out) * size for n_in, n_out, size in node_state.values())
     else:
         mem = 0
         for module in model.modules():
@@ -177,3 +235,22 @@ def measure_cost(
             notes.append("state footprint not measurable: the model keeps no per-sample state in modules")
     return ModelCost(layers=layers, activation_sparsity=sparsity, param_bytes=int(param_bytes),
                      state_bytes=state_bytes, samples=samples, notes=notes)
+
+
+def mean_columns(runs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The :data:`COST_COLUMNS` of several runs (e.g. one per seed) as one table row's values.
+
+    Numeric columns: the value when every run agrees, else the mean of the runs that have one;
+    ``None`` when none has. ``op_kind``: the union of the runs' kinds.
+    """
+    runs = list(runs)
+    row: dict[str, Any] = {}
+    for column in COST_COLUMNS:
+        values = [r[column] for r in runs if r.get(column) not in (None, "")]
+        if column == "op_kind":
+            row[column] = "+".join(sorted({k for v in values for k in str(v).split("+")})) or None
+        elif not values:
+            row[column] = None
+        else:
+            row[column] = values[0] if all(v == values[0] for v in values) else float(sum(values) / len(values))
+    return row

@@ -23,7 +23,7 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
-__all__ = ["RESAMPLING_NOTE", "resample_frames", "resample_episode", "evaluate_episodes"]
+__all__ = ["RESAMPLING_NOTE", "resample_frames", "resample_episode", "evaluate_episodes", "episode_cost"]
 
 RESAMPLING_NOTE = (
     "cross-dataset inputs resampled to the trained model's frame size and T: time by linear interpolation of "
@@ -79,3 +79,12 @@ def evaluate_episodes(evaluator: Callable[[object], float], episodes: Iterable[o
     frame_shape = tuple(evaluator.frame_shape)  # type: ignore[attr-defined]
     steps = int(evaluator.num_steps)  # type: ignore[attr-defined]
     return [float(evaluator(resample_episode(ep, frame_shape, steps))) for ep in episodes]
+
+
+def episode_cost(evaluator: object, episode: object):  # noqa: ANN201 - ModelCost | None
+    """The cost (:class:`metasnn.evaluation.cost.ModelCost`) of an evaluator's query pass on ``episode``, resampled
+    like :func:`evaluate_episodes`; ``None`` when the evaluator has no ``cost`` method."""
+    cost = getattr(evaluator, "cost", None)
+    if cost is None:
+        return None
+    return cost(resample_episode(episode, tuple(evaluator.frame_shape), int(evaluator.num_steps)))  # type: ignore[attr-defined]

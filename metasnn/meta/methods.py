@@ -4,7 +4,9 @@ Each method lives in its own module and exposes a loader ``load_evaluator(model_
 EpisodeEvaluator`` that rebuilds its trained model from the directory its training stage wrote.
 The evaluator adapts on an episode's support set the way the method does (MAML inner steps,
 Hebbian trace, learned per-synapse plasticity, intrinsic plasticity, ...) and returns the query
-accuracy. Cross-dataset tests and any other method-agnostic evaluation go through this registry.
+accuracy; its optional ``cost(episode)`` measures the cost columns of that query pass
+(:mod:`metasnn.evaluation.cost`). Cross-dataset tests and any other method-agnostic evaluation go
+through this registry.
 
 Adding a method = its own module + one entry in :data:`METHODS`::
 
@@ -36,6 +38,10 @@ class EpisodeEvaluator(Protocol):
     def __call__(self, episode: object) -> float:
         """Adapt on ``episode.support_x/support_y``; return accuracy on ``query_x/query_y`` in [0, 1]."""
         ...
+
+    # Optional: ``cost(episode) -> metasnn.evaluation.cost.ModelCost`` — the NeuroBench-style cost of the
+    # query pass through the model adapted on the support, measured by ``measure_cost`` (every evaluator of
+    # this benchmark has one; :func:`metasnn.evaluation.cross_dataset.episode_cost` calls it when present).
 
 
 @dataclass(frozen=True)

@@ -249,6 +249,26 @@ class SN22Evaluator:
         (outcome,) = evaluate_tasks(params, functional_loss(self.model), [episode], make_inner_loop(self.cfg, self.model))
         return outcome.accuracy
 
+    def adapted_params(self, episode: Any, steps: int | None = None) -> dict[str, torch.Tensor]:
+        """The fast weights of the test-time inner loop on ``episode``'s support (first order, as
+        :func:`~metasnn.evaluation.fewshot.evaluate_tasks` adapts), detached."""
+        from metasnn.meta.maml import adapt
+
+        leaves = {k: v.detach().clone().requires_grad_(True) for k, v in self.model.named_parameters()}
+        inner = make_inner_loop(self.cfg, self.model, steps=steps)
+        res = adapt(leaves, functional_loss(self.model), episode.support_x, episode.support_y, inner,
+                    create_graph=False)
+        return {k: v.detach() for k, v in res.params.items()}
+
+    def cost(self, episode: Any, steps: int | None = None):  # noqa: ANN201 - ModelCost
+        """Cost (:func:`metasnn.evaluation.cost.measure_cost`) of the query pass of ``episode`` through the
+        model adapted on its support — the network whose accuracy the evaluation scores."""
+        from metasnn.evaluation.cost import measure_cost
+
+        fast = self.adapted_params(episode, steps)
+        return measure_cost(self.model, episode.query_x,
+                            forward=lambda m, x: torch.func.functional_call(m, fast, (x,), strict=False))
+
 
 def load_evaluator(model_dir: Path) -> SN22Evaluator:
     """Rebuild the learner ``pipeline.metatrain`` wrote into ``model_dir``; its T comes from the

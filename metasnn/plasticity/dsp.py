@@ -54,6 +54,7 @@ __all__ = [
     "task_loss",
     "metatrain",
     "evaluate",
+    "adapted_weights",
     "eta_statistics",
     "convergence_step",
     "model_payload",
@@ -286,16 +287,22 @@ def metatrain(cfg: DSPConfig, dataset: Any, seed: int, *, checkpoint: Checkpoint
 
 def evaluate(learner: DSPLearner, episodes: Sequence[Any] | Any, steps: int | None = None) -> list[float]:
     """Query accuracy per episode after the plastic support presentation (no meta-gradient)."""
+    out = []
+    for ep in episodes:
+        fast = adapted_weights(learner, ep, steps)
+        with torch.no_grad():
+            logits = _call(learner, fast, ep.query_x)
+        out.append(accuracy(logits, ep.query_y))
+    return out
+
+
+def adapted_weights(learner: DSPLearner, episode: Any, steps: int | None = None) -> Params:
+    """The learner's weights after the plastic presentation of ``episode``'s support (detached)."""
     params = {k: v.detach() for k, v in learner.named_parameters()}
     params[learner.weight_name] = params[learner.weight_name].clone().requires_grad_(True)
     inner = inner_loop(learner, params, second_order=False, steps=steps)
-    out = []
-    for ep in episodes:
-        fast = adapt_to_support(learner, params, ep.support_x, ep.support_y, inner)
-        with torch.no_grad():
-            logits = _call(learner, {k: v.detach() for k, v in fast.items()}, ep.query_x)
-        out.append(accuracy(logits, ep.query_y))
-    return out
+    fast = adapt_to_support(learner, params, episode.support_x, episode.support_y, inner)
+    return {k: v.detach() for k, v in fast.items()}
 
 
 def convergence_step(acc: Sequence[float], window: int = 10, fraction: float = 0.95) -> int:
@@ -333,6 +340,16 @@ class DSPEvaluator:
 
     def __call__(self, episode: Any) -> float:
         return evaluate(self.learner, [episode])[0]
+
+    def cost(self, episode: Any):  # noqa: ANN201 - ModelCost
+        """Cost (:func:`metasnn.evaluation.cost.measure_cost`) of the query pass through the task-time network:
+        the conv SNN with the output weights the plastic support presentation left (the learning rates η act
+        only while adapting and are not counted in ``param_bytes``)."""
+        from metasnn.evaluation.cost import measure_cost
+
+        snn = {k.removeprefix("snn."): v for k, v in adapted_weights(self.learner, episode).items() if k.startswith("snn.")}
+        return measure_cost(self.learner.snn, episode.query_x,
+                            forward=lambda m, x: torch.func.functional_call(m, snn, (x,), strict=False))
 
 
 def load_evaluator(model_dir: str | Path) -> DSPEvaluator:

@@ -107,6 +107,19 @@ class HPFewShotEvaluator:
         logits = self.net(episode.support_x, episode.support_y, episode.query_x)
         return float((logits.argmax(1) == episode.query_y).float().mean())
 
+    @torch.no_grad()
+    def cost(self, episode):  # noqa: ANN001, ANN201 - ModelCost
+        """Cost (:func:`metasnn.evaluation.cost.measure_cost`) of the query pass with the Hebbian trace the
+        labelled support left. Counted: the conv features and the readout's ``W·x``; not counted: the
+        plastic current ``α·(x@P)`` (a matrix product outside ``nn.Linear``) and the Hebbian update."""
+        from metasnn.evaluation.cost import measure_cost
+
+        trace = self.net.support_trace(episode.support_x, episode.support_y)
+        cost = measure_cost(self.net, episode.query_x, forward=lambda m, x: m.query_logits(x, trace))
+        cost.notes.append(f"not counted: the plastic current α·(x@P) ({trace.numel()} trace entries per episode, "
+                          "shared by its queries, not in state_bytes) and the Hebbian update")
+        return cost
+
 
 def load_evaluator(model_dir) -> HPFewShotEvaluator:  # noqa: ANN001
     """Rebuild the network ``pipeline.wu22_fewshot_hp`` wrote into ``model_dir`` (model.pt + result.json).

@@ -48,7 +48,7 @@ from metasnn.snn.neuron import DecolleLIFNode
 from metasnn.snn.surrogate import FastSigmoid
 
 __all__ = ["INTRINSIC", "IP2Config", "IntrinsicLIFNode", "IntrinsicNet", "parse_mask", "steps_to_criterion",
-           "select_mask", "run_sequence", "evaluate", "load_evaluator"]
+           "select_mask", "run_sequence", "evaluate", "adapted_params", "load_evaluator"]
 
 INTRINSIC = ("threshold", "tau_m", "tau_d")
 
@@ -234,15 +234,19 @@ def run_sequence(net: IntrinsicNet, episodes: Iterable[Any], progress: Callable[
 
 def evaluate(net: IntrinsicNet, episodes: Iterable[Any], steps: int | None = None) -> list[float]:
     """Query accuracy per held-out task after the inner loop (to criterion, at most ``steps``), from the slow state."""
-    params = {k: v.detach() for k, v in net.named_parameters()}
-    for v in params.values():
-        v.requires_grad_(True)
     out = []
     for ep in episodes:
-        _, fast = steps_to_criterion(net, params, ep, max_steps=steps)
+        fast = adapted_params(net, ep, steps)
         with torch.no_grad():
             out.append(accuracy(net.run(fast, ep.query_x)[0], ep.query_y))
     return out
+
+
+def adapted_params(net: IntrinsicNet, episode: Any, steps: int | None = None) -> dict[str, torch.Tensor]:
+    """The parameters after the inner loop on ``episode``'s support (to criterion, at most ``steps``), detached."""
+    params = {k: v.detach().requires_grad_(True) for k, v in net.named_parameters()}
+    _, fast = steps_to_criterion(net, params, episode, max_steps=steps)
+    return {k: v.detach() for k, v in fast.items()}
 
 
 class IP2Evaluator:
@@ -253,6 +257,15 @@ class IP2Evaluator:
 
     def __call__(self, episode: Any) -> float:
         return evaluate(self.net, [episode])[0]
+
+    def cost(self, episode: Any):  # noqa: ANN201 - ModelCost
+        """Cost (:func:`metasnn.evaluation.cost.measure_cost`) of the query pass with the intrinsic parameters
+        adapted on ``episode``'s support. The network multiplies its weight tensors directly (no ``nn.Linear``),
+        so synaptic operations are not measured (empty); sparsity, parameter and state bytes are."""
+        from metasnn.evaluation.cost import measure_cost
+
+        fast = adapted_params(self.net, episode)
+        return measure_cost(self.net, episode.query_x, forward=lambda m, x: m.run(fast, x))
 
 
 def model_payload(nets: Mapping[str, IntrinsicNet], frame_shape: Sequence[int], num_steps: int,

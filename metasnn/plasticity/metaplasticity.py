@@ -311,6 +311,18 @@ class MP23Evaluator:
     def __call__(self, episode: Any) -> float:
         return accuracy(self.net(episode.support_x, episode.support_y, episode.query_x), episode.query_y)
 
+    @torch.no_grad()
+    def cost(self, episode: Any):  # noqa: ANN201 - ModelCost
+        """Cost (:func:`metasnn.evaluation.cost.measure_cost`) of the query pass with the plastic weights the rule
+        built on ``episode``'s support: the hidden layer's synapse; the plastic readout ``W·x`` is a matrix
+        product outside ``nn.Linear`` and is not counted."""
+        from metasnn.evaluation.cost import measure_cost
+
+        weights = self.net.episode_weights(episode.support_x, episode.support_y)
+        cost = measure_cost(self.net, episode.query_x, forward=lambda m, x: m.query_logits(x, weights))
+        cost.notes.append("not counted: the plastic readout W·x (a matrix product outside nn.Linear)")
+        return cost
+
 
 def model_payload(nets: Mapping[str, MetaplasticityNet], frame_shape: tuple[int, ...], num_steps: int) -> dict[str, Any]:
     """``model.pt`` content: every variant's weights and config, plus the training frames' geometry."""

@@ -57,3 +57,76 @@ def test_declared_state_is_used():
 
     cost = measure_cost(WithState(nn.Linear(2, 2)), torch.ones(3, 2), batch_dim=0)
     assert cost.state_bytes == 28 and cost.samples == 3
+
+
+def _tiny_conv_snn():
+    from metasnn.snn import build_model
+
+    torch.manual_seed(0)
+    model = build_model("sn22_snn", (2, 8, 8), 3, channels=(2, 3), burn_in=0.5)
+    x = (torch.rand(6, 4, 2, 8, 8) < 0.3).float()
+    return model, x
+
+
+def test_conv_snn_sparsity_is_per_layer_from_the_shared_surrogate():
+    """One surrogate instance computes every layer's spikes: each layer is counted once, by what it passes on."""
+    model, x = _tiny_conv_snn()
+    assert model.surrogate is model.layers[0].surrogate_function  # shared by every layer
+    cost = measure_cost(model, x)
+    with torch.no_grad():
+        _, potentials = model.run(x, burn_in=0, record=True)
+    expected = {}
+    for i, u in enumerate(potentials[:-1]):  # conv layers pass on H(pool(U))
+        s = model.surrogate(model.pool(u.flatten(0, 1)))
+        expected[f"layers.{i}"] = float((s == 0).float().mean())
+    expected[f"layers.{len(potentials) - 1}"] = float((potentials[-1] <= 0).float().mean())  # readout's own S
+    assert cost.activation_sparsity == pytest.approx(expected)
+    assert 0.0 < cost.mean_activation_sparsity < 1.0
+
+
+def test_conv_snn_ops_and_state_from_its_geometry():
+    model, x = _tiny_conv_snn()
+    cost = measure_cost(model, x)
+    steps = x.shape[0]
+    dense = steps * (2 * 8 * 8 * 2 * 25 + 3 * 4 * 4 * 2 * 25 + 3 * 2 * 2 * 3)  # conv0, conv1, readout per step
+    assert cost.dense_ops == pytest.approx(dense)
+    assert 0 < cost.synaptic_ops <= cost.dense_ops
+    assert {layer.op_kind for layer in cost.layers} == {"MAC"}  # W acts on the membrane trace P, not spikes
+    # Q, P of each node's input and U, R, S of its output, per sample, float32
+    elements = (2 * 2 * 8 * 8 + 3 * 2 * 8 * 8) + (2 * 2 * 4 * 4 + 3 * 3 * 4 * 4) + (2 * 3 * 2 * 2 + 3 * 3)
+    assert cost.state_bytes == 4 * elements
+    assert cost.param_bytes == sum(p.numel() * 4 for p in model.parameters())
+
+
+def test_weights_multiplied_directly_leave_synaptic_ops_empty():
+    class Direct(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(2, 3))
+
+        def forward(self, x):
+            return Heaviside()(x @ self.w.T)
+
+    cost = measure_cost(Direct(), torch.ones(4, 3), batch_dim=0)
+    cols = cost.columns()
+    assert cols["synaptic_ops_per_sample"] is None and cols["op_kind"] is None  # not measurable, not 0
+    assert any("no synapse module" in n for n in cost.notes)
+    assert cols["param_bytes"] == 24
+
+
+def test_a_given_spike_trace_replaces_the_hooked_spikes():
+    model = nn.Sequential(nn.Linear(2, 4), Heaviside())
+    cost = measure_cost(model, torch.ones(1, 2), batch_dim=0, spike_trace={"layer": torch.tensor([1.0, 0.0, 0.0, 0.0])})
+    assert cost.activation_sparsity == {"layer": 0.75}
+
+
+def test_mean_columns_over_seeds():
+    from metasnn.evaluation.cost import mean_columns
+
+    runs = [{"synaptic_ops_per_sample": 10.0, "op_kind": "MAC", "activation_sparsity": 0.5, "param_bytes": 8,
+             "state_bytes": None},
+            {"synaptic_ops_per_sample": 20.0, "op_kind": "AC", "activation_sparsity": None, "param_bytes": 8,
+             "state_bytes": None}]
+    assert mean_columns(runs) == {"synaptic_ops_per_sample": 15.0, "op_kind": "AC+MAC", "activation_sparsity": 0.5,
+                                  "param_bytes": 8, "state_bytes": None}
+    assert mean_columns([{}]) == dict.fromkeys(mean_columns(runs))

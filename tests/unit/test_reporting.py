@@ -1,6 +1,7 @@
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +104,14 @@ def test_volatile_measurements_stay_out_of_the_csv(tmp_path):
                                                scale="default", data_source="synthetic", out_dir=tmp_path)
     assert "CPU (this machine)" not in csv_path.read_text()
     assert "CPU (this machine)" in md_path.read_text() and "varies between runs" in md_path.read_text()
+
+
+def test_report_captions_of_method_tables_name_the_cost_columns(tmp_path, monkeypatch):
+    from pipeline import report_captions
+
+    monkeypatch.setattr(report_captions, "CAPTION_DIR", tmp_path)
+    for table in ("sn22_table2_fewshot", "wu22_fewshot_hp", "cross_dataset"):
+        caption, _, kind = report_captions.report_item(f"results/tables/{table}.csv")
+        assert kind == "tables" and "Cost columns (metasnn.evaluation.cost" in Path(caption).read_text()
+    caption, _, _ = report_captions.report_item("results/tables/sn22_fig3_inner_steps.csv")
+    assert "Cost columns" not in Path(caption).read_text()

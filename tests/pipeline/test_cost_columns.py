@@ -1,0 +1,190 @@
+"""Cost columns (metasnn.evaluation.cost) of the sn22 Table 2, wu22 few-shot HP and cross-dataset tables, measured
+on tiny trained models by the stages themselves (in-process, tiny synthetic Double N-MNIST)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from metasnn.evaluation.cost import COST_COLUMNS
+from metasnn.io import load_tensors
+from pipeline import (
+    cross_dataset,
+    evaluate_fewshot,
+    ip2_train,
+    metatrain,
+    sn22_tables,
+    wu22_fewshot_hp,
+    wu22_fewshot_table,
+)
+from tests.conftest import run_stage, tiny_double_nmnist
+
+SN22_TINY = ["--queries", "2", "--burn-in", "0.3", "--channels", "2", "4", "4", "--lsuv-mean", "-0.5", "--threads", "1",
+             "--outer-steps", "2", "--inner-lr", "1.0", "--seed", "0"]
+HP_TINY = ["--channels", "2", "4", "--episodes", "2", "--test-episodes", "2", "--queries", "2", "--seed", "0"]
+IP2_TINY = ["--shots", "1", "--queries", "2", "--hidden", "6", "--max-steps", "2", "--mask-candidates", "threshold",
+            "--selection-tasks", "1", "--tasks", "2", "--test-episodes", "1", "--seed", "0"]
+
+
+def _param_bytes(state_dict) -> int:
+    return sum(v.numel() * v.element_size() for v in state_dict.values())
+
+
+def _sn22_dense_ops(payload, steps: int) -> float:
+    """Dense MACs per sample of the sn22 conv stack + readout (all T steps for the SNN), from its geometry."""
+    from metasnn.meta.sn22 import load_learner
+    from metasnn.snn import SN22ConvSNN
+
+    model, _ = load_learner(payload)
+    _, h, w = model.input_shape
+    h, w = h // model.input_pool, w // model.input_pool
+    total = 0.0
+    for i, layer in enumerate(model.layers):
+        syn = getattr(layer, "synapse", layer)
+        if i < model.num_conv:  # 'same' convs, 2x2 pooling after each
+            total += syn.out_channels * (h >> i) * (w >> i) * syn.in_channels * syn.kernel_size[0] * syn.kernel_size[1]
+        else:
+            total += syn.in_features * syn.out_features
+    return total * (steps if isinstance(model, SN22ConvSNN) else 1)  # the CNN sees one time-summed image
+
+
+def _same(cell: str, value) -> bool:  # noqa: ANN001
+    """A CSV cell (6 significant digits) holds ``value`` (empty for None)."""
+    if value is None or isinstance(value, str):
+        return cell == (value or "")
+    return float(cell) == pytest.approx(float(value), rel=1e-5)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def _check_cost(cols, *, dense: float | None, param_bytes: int, spiking: bool = True, synapses: bool = True) -> None:
+    assert set(COST_COLUMNS) <= set(cols)
+    if synapses:
+        ops = float(cols["synaptic_ops_per_sample"])
+        assert math.isfinite(ops) and ops > 0
+        if dense is not None:
+            assert ops <= dense * (1 + 1e-9)
+        assert cols["op_kind"] == "MAC"
+    else:  # no hookable synapse: explicit empty values, not 0
+        assert cols["synaptic_ops_per_sample"] in (None, "") and cols["op_kind"] in (None, "")
+    if spiking:
+        assert 0.0 <= float(cols["activation_sparsity"]) <= 1.0
+        assert float(cols["state_bytes"]) > 0
+    else:
+        assert cols["activation_sparsity"] in (None, "")
+    assert int(float(cols["param_bytes"])) == param_bytes
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Tiny trained models under the registry's model_dir layout (so cross_dataset finds them)."""
+    tmp = tmp_path_factory.mktemp("cost")
+    meta = tiny_double_nmnist(tmp)
+    runs = tmp / "results/runs"
+    for method in ("maml_snn", "maml_cnn"):
+        out = runs / f"sn22_metatrain/{method}/double_nmnist/seed0"
+        assert run_stage(metatrain, "metatrain", ["--method", method, "--data", str(meta), *SN22_TINY,
+                                                  "--out", str(out)], tmp) == 0
+    hp = runs / "wu22_fewshot_hp/double_nmnist/seed0"
+    assert run_stage(wu22_fewshot_hp, "wu22_fewshot_hp", ["--data", str(meta), *HP_TINY, "--out", str(hp / "result.json"),
+                                                          "--model", str(hp / "model.pt"),
+                                                          "--provenance", str(hp / "provenance.json")], tmp) == 0
+    assert run_stage(ip2_train, "ip2_train", ["--data", str(meta), *IP2_TINY,
+                                              "--out", str(runs / "ip2_train/double_nmnist/seed0")], tmp) == 0
+    return tmp, meta, runs
+
+
+def test_sn22_table2_carries_the_cost_of_the_adapted_model(trained):
+    tmp, meta, runs = trained
+    from metasnn.data import load_metadataset
+
+    steps = load_metadataset(meta).num_steps
+    evals, measured = [], {}
+    for method in ("maml_snn", "maml_cnn"):
+        model_dir = runs / f"sn22_metatrain/{method}/double_nmnist/seed0"
+        out = runs / f"sn22_evaluate/{method}/double_nmnist/seed0"
+        assert run_stage(evaluate_fewshot, "evaluate_fewshot", ["--model", str(model_dir / "model.pt"), "--data", str(meta),
+                                                                "--val-tasks", "1", "--test-tasks", "2", "--repeats", "1",
+                                                                "--out", str(out)], tmp) == 0
+        m = json.loads((out / "metrics.json").read_text())
+        payload = load_tensors(model_dir / "model.pt")
+        dense = _sn22_dense_ops(payload, steps)
+        assert m["dense_ops_per_sample"] == pytest.approx(dense)
+        _check_cost(m, dense=dense, param_bytes=_param_bytes(payload["state_dict"]), spiking=method == "maml_snn")
+        assert m["cost_task"] == "test task 0"
+        evals.append(out / "metrics.json")
+        measured[method] = m
+    # the SNN's membrane-trace synapses are MACs at P's density; the CNN's first conv sees sparse event counts
+    assert measured["maml_snn"]["synaptic_ops_per_sample"] < measured["maml_snn"]["dense_ops_per_sample"]
+    assert measured["maml_cnn"]["state_bytes"] is None
+
+    tables = tmp / "tables"
+    assert run_stage(sn22_tables, "sn22_tables", [
+        "--evaluations", *map(str, evals),
+        "--curves", *[str(runs / f"sn22_metatrain/{m}/double_nmnist/seed0/curve.csv") for m in measured],
+        "--tables-dir", str(tables), "--figures-dir", str(tmp / "figures"), "--scale", "smoke"], tmp) == 0
+    rows = [r for r in _rows(tables / "sn22_table2_fewshot.csv") if r["reproduced_mean"]]
+    assert {(r["method"], r["split"]) for r in rows} == {(m, s) for m in measured for s in ("val", "test")}
+    for r in rows:
+        assert all(_same(r[c], measured[r["method"]][c]) for c in COST_COLUMNS), r
+    assert "Cost columns" in (tables / "sn22_table2_fewshot.md").read_text()
+
+
+def test_wu22_fewshot_table_carries_the_cost_of_the_hp_model(trained):
+    tmp, meta, runs = trained
+    from metasnn.plasticity.fewshot import load_evaluator
+
+    hp = runs / "wu22_fewshot_hp/double_nmnist/seed0"
+    result = json.loads((hp / "result.json").read_text())
+    cost = result["cost"]
+    from metasnn.data import load_metadataset
+
+    net = load_evaluator(hp).net
+    dense = float(net.readout.synapse.in_features * net.readout.synapse.out_features)  # one step per query
+    _, h, w = load_metadataset(meta).frame_shape
+    for conv in net.convs:  # 3x3, stride 2, padding 1, on the time-summed image
+        h, w = (h + 1) // 2, (w + 1) // 2
+        dense += conv.out_channels * h * w * conv.in_channels * 9
+    assert cost["dense_ops_per_sample"] == pytest.approx(dense)
+    _check_cost(cost, dense=dense, param_bytes=_param_bytes(net.state_dict()))
+    assert cost["state_bytes"] == 5 * net.ways * 4  # U, Q, P, R, S of the readout neurons, float32
+
+    tables = tmp / "tables_hp"
+    assert run_stage(wu22_fewshot_table, "wu22_fewshot_table", [
+        "--results", str(hp / "result.json"), "--provenance", str(hp / "provenance.json"),
+        "--tables-dir", str(tables), "--figures-dir", str(tmp / "figures_hp"), "--scale", "smoke"], tmp) == 0
+    rows = _rows(tables / "wu22_fewshot_hp.csv")
+    assert rows and all(_same(r[c], cost[c]) for r in rows for c in COST_COLUMNS)
+    assert "α·(x@P)" in (tables / "wu22_fewshot_hp.md").read_text()
+
+
+def test_cross_dataset_rows_carry_each_methods_cost(trained):
+    tmp, meta, runs = trained
+    tables = tmp / "tables_cross"
+    models = [runs / "sn22_metatrain/maml_snn/double_nmnist/seed0", runs / "sn22_metatrain/maml_cnn/double_nmnist/seed0",
+              runs / "wu22_fewshot_hp/double_nmnist/seed0", runs / "ip2_train/double_nmnist/seed0"]
+    assert run_stage(cross_dataset, "cross_dataset", [
+        "--data", str(meta), "--models", *map(str, models), "--episodes", "2", "--queries", "2",
+        "--tables-dir", str(tables), "--figures-dir", str(tmp / "figures_cross"), "--out", str(tmp / "cross"),
+        "--scale", "smoke"], tmp) == 0
+    rows = {r["method"]: r for r in _rows(tables / "cross_dataset.csv") if r["reproduced_mean"]}
+    assert set(rows) == {"maml_snn", "maml_cnn", "hp", "ip2"}
+    sn22 = {m: load_tensors(runs / f"sn22_metatrain/{m}/double_nmnist/seed0/model.pt") for m in ("maml_snn", "maml_cnn")}
+    for m, payload in sn22.items():
+        _check_cost(rows[m], dense=None, param_bytes=_param_bytes(payload["state_dict"]), spiking=m == "maml_snn")
+    from metasnn.meta.methods import load_evaluator
+
+    _check_cost(rows["hp"], dense=None, param_bytes=_param_bytes(load_evaluator("hp", models[2]).net.state_dict()))
+    ip2 = load_evaluator("ip2", models[3]).net
+    _check_cost(rows["ip2"], dense=None, param_bytes=_param_bytes(ip2.state_dict()), synapses=False)
+    md = (tables / "cross_dataset.md").read_text()
+    assert "cost, ip2: no synapse module" in md and "cost, hp: not counted: the plastic current" in md
+    costs = json.loads((tmp / "cross/costs.json").read_text())
+    assert set(costs) == {f"{m}|double_nmnist|double_nmnist" for m in rows}
