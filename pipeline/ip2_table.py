@@ -59,6 +59,11 @@ def run(args, ctx):  # noqa: ANN001
     notes = [f"units = (dataset, seed) runs: {units}",
              f"steps to criterion: inner gradient steps until support accuracy >= criterion (capped); selected mask(s): "
              f"{', '.join(masks)}",
+             "criterion and cap, the same for both models: "
+             + ", ".join(sorted({f"support accuracy >= {r.get('criterion', '?')} within {r.get('max_steps', '?')} steps"
+                                 for r in results}))
+             + "; inner-loop lr per model (its own fast parameters): "
+             + ", ".join(f"{m} {', '.join(sorted({str(r[m].get('inner_lr', '?')) for r in results}))}" for m in MODELS),
              "intrinsic: fast = masked intrinsic parameters (weights fixed) + homeostatic penalty, slow = mask "
              "selection then a first-order weight update after each task; point: readout weights adapted by SGD and "
              "carried across tasks, no meta level",

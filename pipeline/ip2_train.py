@@ -17,6 +17,7 @@ from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
 from metasnn.io import atomic_directory, atomic_write_json, save_tensors
 from metasnn.meta.training import curve_csv
 from metasnn.plasticity.intrinsic import (
+    DEFAULT_INNER_LR,
     IntrinsicNet,
     IP2Config,
     IP2Evaluator,
@@ -38,8 +39,11 @@ def add_arguments(p) -> None:  # noqa: ANN001
     p.add_argument("--queries", type=int, default=5)
     p.add_argument("--grid", type=int, nargs=2, default=[8, 4])
     p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--hidden", type=int, default=32)
-    p.add_argument("--inner-lr", type=float, default=5.0)
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--inner-lr", type=float, default=DEFAULT_INNER_LR["intrinsic"],
+                   help="intrinsic model: inner-loop SGD lr of the masked intrinsic parameters")
+    p.add_argument("--point-inner-lr", type=float, default=DEFAULT_INNER_LR["point"],
+                   help="point-neuron baseline: inner-loop SGD lr of its readout weights (same criterion and cap)")
     p.add_argument("--max-steps", type=int, default=10)
     p.add_argument("--criterion", type=float, default=0.6, help="support accuracy that ends a task")
     p.add_argument("--homeostasis", type=float, default=0.1)
@@ -64,20 +68,24 @@ def run(args, ctx):  # noqa: ANN001
     selection = [train.episode(args.tasks + i) for i in range(args.selection_tasks)]
     test = list(EpisodeSampler(ds, "test", spec, seed=10_000 + args.seed).take(args.test_episodes))
     base = dict(recurrent=args.recurrent, ways=args.ways, shots=args.shots, queries=args.queries, grid=tuple(args.grid),
-                steps=args.steps, hidden=args.hidden, inner_lr=args.inner_lr, max_steps=args.max_steps,
+                steps=args.steps, hidden=args.hidden, max_steps=args.max_steps,
                 criterion=args.criterion, homeostasis=args.homeostasis, target_rate=args.target_rate,
                 outer_lr=args.outer_lr)
-    mask, scores = select_mask(IP2Config(**base), args.mask_candidates, selection, args.seed)
-    nets, rows, result = {}, [], {"dataset": ds.name, "seed": args.seed, "mask": "+".join(mask), "mask_scores": scores}
+    inner_lr = {"intrinsic": args.inner_lr, "point": args.point_inner_lr}
+    mask, scores = select_mask(IP2Config(inner_lr=inner_lr["intrinsic"], **base), args.mask_candidates, selection,
+                               args.seed)
+    nets, rows = {}, []
+    result = {"dataset": ds.name, "seed": args.seed, "mask": "+".join(mask), "mask_scores": scores,
+              "criterion": args.criterion, "max_steps": args.max_steps}
     for index, model in enumerate(("intrinsic", "point")):
-        net = IntrinsicNet(IP2Config(model=model, mask=mask, **base), seed=args.seed)
+        net = IntrinsicNet(IP2Config(model=model, mask=mask, inner_lr=inner_lr[model], **base), seed=args.seed)
         seq = run_sequence(net, sequence, progress=lambda it, m=model: ctx.progress(it, f"ip2 {m} tasks"))
         rows += [{"model_index": index, **r} for r in seq]
         acc = evaluate(net, test)
         cost = IP2Evaluator(net, ds.frame_shape, ds.num_steps).cost(test[0])  # adapted on its support
         result[model] = {"steps_to_criterion": [r["steps_to_criterion"] for r in seq],
                          "sequence_query_acc": [r["query_acc"] for r in seq], "test_task_acc": acc,
-                         "test_acc": sum(acc) / len(acc), "cost": cost.columns()}
+                         "test_acc": sum(acc) / len(acc), "inner_lr": net.config.inner_lr, "cost": cost.columns()}
         nets[model] = net
         ctx.log.info("%s seed %d %s: mask %s, mean steps %.2f, meta-test accuracy %.3f", ds.name, args.seed, model,
                      "+".join(mask), sum(result[model]["steps_to_criterion"]) / len(seq), result[model]["test_acc"])

@@ -31,6 +31,8 @@ def add_sn22_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inner-steps", type=int, default=1)
     p.add_argument("--inner-lr", type=float, default=1.0)
     p.add_argument("--outer-lr", type=float, default=2e-3)
+    p.add_argument("--outer-grad-clip", type=float, default=0.0,
+                   help="clip the outer gradient to this global norm before the Adam step (0: off, as sn22)")
     p.add_argument("--final-lr-factor", type=float, default=1.0 / 50.0, help="cosine schedule ends at outer-lr × this")
     p.add_argument("--outer-steps", type=int, default=20000)
     p.add_argument("--tasks-per-step", type=int, default=1)
@@ -65,7 +67,7 @@ def config_from_args(args: argparse.Namespace) -> SN22Config:
     """The :class:`SN22Config` the flags describe."""
     return SN22Config(
         method=args.method, cnn_variant=args.cnn_variant, ways=args.ways, shots=args.shots, queries=args.queries,
-        inner_steps=args.inner_steps, inner_lr=args.inner_lr, outer_lr=args.outer_lr,
+        inner_steps=args.inner_steps, inner_lr=args.inner_lr, outer_lr=args.outer_lr, outer_grad_clip=args.outer_grad_clip,
         final_lr_factor=args.final_lr_factor, outer_steps=args.outer_steps, tasks_per_step=args.tasks_per_step,
         burn_in=args.burn_in, pooling=args.pooling, input_pool=args.input_pool, channels=tuple(args.channels), init=args.init, lsuv_mean=args.lsuv_mean,
         frozen_layers=args.frozen_layers, inner_threshold=args.inner_threshold, scale_decays=args.scale_decays,

@@ -142,7 +142,7 @@ SN22_TABLES = ("sn22_table2_fewshot", "sn22_fig3_inner_steps", "sn22_fig4_frozen
 
 def _sn22_train_args(out_dir: str, checkpoint_dir: str, method: str = "{method}") -> list:
     """metatrain flags shared by the main, frozen-layer and thresholded runs (all from sn22.train)."""
-    keys = ("ways", "shots", "queries", "inner_steps", "final_lr_factor", "outer_steps",
+    keys = ("ways", "shots", "queries", "inner_steps", "final_lr_factor", "outer_grad_clip", "outer_steps",
             "tasks_per_step", "burn_in", "pooling", "channels", "init", "lsuv_mean", "cnn_variant", "scale_decays",
             "checkpoint_every", "threads")
     return [
@@ -628,7 +628,8 @@ register(Stage(
         ("--recurrent", P("ip2.recurrent")),
         ("--ways", P("ip2.ways")), ("--shots", P("ip2.shots")), ("--queries", P("ip2.queries")),
         ("--grid", P("ip2.grid")), ("--steps", P("ip2.steps")), ("--hidden", P("ip2.hidden")),
-        ("--inner-lr", P("ip2.inner_lr")), ("--max-steps", P("ip2.max_steps")), ("--criterion", P("ip2.criterion")),
+        ("--inner-lr", P("ip2.inner_lr.intrinsic")), ("--point-inner-lr", P("ip2.inner_lr.point")),
+        ("--max-steps", P("ip2.max_steps")), ("--criterion", P("ip2.criterion")),
         ("--homeostasis", P("ip2.homeostasis")), ("--target-rate", P("ip2.target_rate")),
         ("--outer-lr", P("ip2.outer_lr")), ("--mask-candidates", P("ip2.mask_candidates")),
         ("--selection-tasks", P("ip2.selection_tasks")), ("--tasks", P("ip2.tasks")),

@@ -3,7 +3,9 @@ trace stores the labelled support (label clamped onto the output during the supp
 meta-trained over episodes of the meta-train split (metasnn.plasticity.fewshot), evaluated on
 meta-val and meta-test episodes (metasnn.data.EpisodeSampler). Writes per-task accuracies (JSON, with
 the NeuroBench-style cost columns of the query pass of meta-test episode 0, metasnn.evaluation.cost),
-the trained weights and provenance.json.
+the trained weights with what rebuilds the same network (HP constants, label gain, frame size, T:
+metasnn.plasticity.fewshot.model_payload) and provenance.json. Episodes are scored by the registry's
+evaluator (HPFewShotEvaluator), the one the cross-dataset stage loads from model.pt.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ import torch.nn.functional as F
 from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
 from metasnn.errors import TrainingDivergedError
 from metasnn.io import atomic_write_json, save_tensors
-from metasnn.plasticity.fewshot import HPFewShotEvaluator, HPFewShotNet
-from metasnn.plasticity.hp import HPConfig
+from metasnn.plasticity.fewshot import FEWSHOT_HP_CONFIG, HPFewShotEvaluator, HPFewShotNet, model_payload
 from pipeline.cli import main
 
 
@@ -38,12 +39,6 @@ def add_arguments(p) -> None:  # noqa: ANN001
     p.add_argument("--provenance", type=Path, required=True)
 
 
-@torch.no_grad()
-def evaluate(net: HPFewShotNet, sampler: EpisodeSampler, n: int) -> list[float]:
-    return [float((net(ep.support_x, ep.support_y, ep.query_x).argmax(1) == ep.query_y).float().mean())
-            for ep in sampler.take(n)]
-
-
 def run(args, ctx):  # noqa: ANN001
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -51,7 +46,7 @@ def run(args, ctx):  # noqa: ANN001
     ds = load_metadataset(args.data)
     ctx.data_source = _source(args.data)
     spec = EpisodeSpec(args.ways, args.shots, args.queries)
-    config = HPConfig(reset="episode", post_form="softmax")
+    config = FEWSHOT_HP_CONFIG
     net = HPFewShotNet(ds.frame_shape[1:], args.ways, args.channels, args.label_gain, config, seed=args.seed)
     params = dict(net.named_parameters())
     opt_w = torch.optim.Adam([params[n] for n in net.weight_names()], lr=args.lr_weights)
@@ -71,18 +66,20 @@ def run(args, ctx):  # noqa: ANN001
     # meta-val / meta-test episodes come from a seed stream disjoint from training's
     result = {"dataset": ds.name, "seed": args.seed, "ways": args.ways, "shots": args.shots, "queries": args.queries,
               "episodes": args.episodes, "final_train_loss": sum(losses[-20:]) / max(1, len(losses[-20:]))}
+    # scored by the registry's evaluator (metasnn.meta.methods "hp"), the one the cross-dataset stage rebuilds
+    evaluator = HPFewShotEvaluator(net, ds.frame_shape, ds.num_steps)
     for split in ("val", "test"):
         sampler = EpisodeSampler(ds, split, spec, seed=10_000 + args.seed)
-        result[f"{split}_task_acc"] = evaluate(net, sampler, args.test_episodes)
+        result[f"{split}_task_acc"] = [evaluator(ep) for ep in sampler.take(args.test_episodes)]
         result[f"{split}_acc"] = sum(result[f"{split}_task_acc"]) / len(result[f"{split}_task_acc"])
     result["alpha"] = float(net.readout.alpha.detach())
     probe = EpisodeSampler(ds, "test", spec, seed=10_000 + args.seed).episode(0)  # meta-test episode 0
-    cost = HPFewShotEvaluator(net, ds.frame_shape, ds.num_steps).cost(probe)
+    cost = evaluator.cost(probe)
     result["cost"] = {**cost.columns(), "dense_ops_per_sample": round(cost.dense_ops, 1)}
     for path in (args.out, args.model, args.provenance):
         path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(args.out, result)
-    save_tensors({"state_dict": net.state_dict(), "channels": list(args.channels), "ways": args.ways}, args.model)
+    save_tensors(model_payload(net, ds.frame_shape, ds.num_steps), args.model)
     ctx.write_provenance(args.provenance.parent, hp_config=config.to_dict(), reset_policy=config.reset,
                          hp_training="joint")
     ctx.log.info("%s seed %d: meta-test accuracy %.3f", ds.name, args.seed, result["test_acc"])

@@ -71,6 +71,7 @@ class SN22Config:
     inner_steps: int = 1
     inner_lr: float = 1.0
     outer_lr: float = 2e-3
+    outer_grad_clip: float = 0.0  # global-norm clip of the outer gradient (0 = off, as sn22)
     final_lr_factor: float = 1.0 / 50.0
     outer_steps: int = 20000
     tasks_per_step: int = 1
@@ -97,6 +98,8 @@ class SN22Config:
             raise ConfigError("inner_steps must be >= 0, outer_steps and tasks_per_step >= 1")
         if not 0.0 <= self.burn_in < 1.0:
             raise ConfigError(f"burn_in is a fraction in [0, 1), got {self.burn_in}")
+        if self.outer_grad_clip < 0:
+            raise ConfigError(f"outer_grad_clip must be >= 0 (0 = off), got {self.outer_grad_clip}")
         if not 0.0 <= self.inner_threshold < 1.0:
             raise ConfigError(f"inner_threshold is a fraction in [0, 1), got {self.inner_threshold}")
 
@@ -193,7 +196,8 @@ def metatrain(
     params = dict(model.named_parameters())
     loss_fn = functional_loss(model)
     inner = make_inner_loop(cfg, model)
-    optimizer = MetaOptimizer(params.values(), cfg.outer_lr, cfg.outer_steps, cfg.final_lr_factor)
+    optimizer = MetaOptimizer(params.values(), cfg.outer_lr, cfg.outer_steps, cfg.final_lr_factor,
+                              grad_clip=cfg.outer_grad_clip or None)
     out_name = output_layer_names(model)[0]
 
     def step_fn(step: int) -> dict[str, float]:

@@ -30,7 +30,12 @@ from torch import nn
 from metasnn.plasticity.hp import HPConfig, HPLinear, hebbian_update
 from metasnn.snn.neuron import DecolleLIFNode
 
-__all__ = ["HPFewShotNet"]
+__all__ = ["FEWSHOT_HP_CONFIG", "HPFewShotNet", "HPFewShotEvaluator", "episode_accuracy", "model_payload",
+           "load_evaluator"]
+
+#: The HP layer constants of few-shot HP: one trace per episode, wu22's competitive few-shot post term. The
+#: training stage and :func:`load_evaluator` both build the network with it (and the payload records it).
+FEWSHOT_HP_CONFIG = HPConfig(reset="episode", post_form="softmax")
 
 
 class HPFewShotNet(nn.Module):
@@ -40,8 +45,9 @@ class HPFewShotNet(nn.Module):
                  label_gain: float = 10.0, config: HPConfig | None = None, seed: int = 0):
         super().__init__()
         gen = torch.Generator().manual_seed(int(seed))
-        self.config = config or HPConfig(reset="episode", post_form="softmax")
+        self.config = config or FEWSHOT_HP_CONFIG
         self.ways = int(ways)
+        self.channels = [int(c) for c in channels]
         self.label_gain = float(label_gain)
         convs = []
         c_in, h, w = 2, int(frame_hw[0]), int(frame_hw[1])
@@ -96,16 +102,22 @@ class HPFewShotNet(nn.Module):
         return self.query_logits(query_x, self.support_trace(support_x, support_y))
 
 
+@torch.no_grad()
+def episode_accuracy(net: HPFewShotNet, episode) -> float:  # noqa: ANN001
+    """The one HP few-shot episode evaluation: query accuracy after presenting the labelled support (fresh trace)."""
+    logits = net(episode.support_x, episode.support_y, episode.query_x)
+    return float((logits.argmax(1) == episode.query_y).float().mean())
+
+
 class HPFewShotEvaluator:
-    """:class:`~metasnn.meta.methods.EpisodeEvaluator` of a trained :class:`HPFewShotNet`."""
+    """:class:`~metasnn.meta.methods.EpisodeEvaluator` of a trained :class:`HPFewShotNet` (the training stage scores
+    its meta-val / meta-test episodes through it too)."""
 
-    def __init__(self, net: HPFewShotNet, frame_shape: tuple[int, int, int], num_steps: int):
-        self.net, self.frame_shape, self.num_steps = net.eval(), tuple(frame_shape), int(num_steps)
+    def __init__(self, net: HPFewShotNet, frame_shape: Sequence[int], num_steps: int):
+        self.net, self.frame_shape, self.num_steps = net.eval(), tuple(int(v) for v in frame_shape), int(num_steps)
 
-    @torch.no_grad()
     def __call__(self, episode) -> float:  # noqa: ANN001
-        logits = self.net(episode.support_x, episode.support_y, episode.query_x)
-        return float((logits.argmax(1) == episode.query_y).float().mean())
+        return episode_accuracy(self.net, episode)
 
     @torch.no_grad()
     def cost(self, episode):  # noqa: ANN001, ANN201 - ModelCost
@@ -121,26 +133,32 @@ class HPFewShotEvaluator:
         return cost
 
 
-def load_evaluator(model_dir) -> HPFewShotEvaluator:  # noqa: ANN001
-    """Rebuild the network ``pipeline.wu22_fewshot_hp`` wrote into ``model_dir`` (model.pt + result.json).
+def model_payload(net: HPFewShotNet, frame_shape: Sequence[int], num_steps: int) -> dict:
+    """What ``pipeline.wu22_fewshot_hp`` saves: weights plus everything :func:`load_evaluator` needs to rebuild the
+    same network (channels, ways, label gain, HP constants) and the frames it was trained on."""
+    return {"state_dict": net.state_dict(), "channels": list(net.channels), "ways": net.ways,
+            "label_gain": net.label_gain, "hp_config": net.config.to_dict(), "frame_shape": [int(v) for v in frame_shape],
+            "num_steps": int(num_steps)}
 
-    The frame size comes from the payload or, for older payloads, from the meta-dataset's fixed geometry
-    (``result.json``'s dataset); HP sums events over time, so ``num_steps`` only sets the resampled T (1).
+
+def load_evaluator(model_dir) -> HPFewShotEvaluator:  # noqa: ANN001
+    """Rebuild the network ``pipeline.wu22_fewshot_hp`` wrote into ``model_dir`` from its :func:`model_payload`.
+
+    The payload carries the HP constants, label gain, frame size and T the stage trained and evaluated with, so
+    the rebuilt network is the stage's and, on its own meta-dataset, the resampling is the identity.
     """
-    import json
     from pathlib import Path
 
-    from metasnn.data.frames import frame_spec
-    from metasnn.data.metadataset import _GEOMETRY
+    from metasnn.errors import CheckpointError
     from metasnn.io import load_tensors
 
-    model_dir = Path(model_dir)
-    payload = load_tensors(model_dir / "model.pt")
-    frame_shape = payload.get("frame_shape")
-    if frame_shape is None:
-        spec = frame_spec(1.0, 1.0, **_GEOMETRY[json.loads((model_dir / "result.json").read_text())["dataset"]])
-        frame_shape = (2, 2 * spec.width, spec.height)
-    net = HPFewShotNet(tuple(frame_shape)[1:], int(payload["ways"]), [int(c) for c in payload["channels"]],
-                       float(payload.get("label_gain", 10.0)), HPConfig(reset="episode"))
+    path = Path(model_dir) / "model.pt"
+    payload = load_tensors(path)
+    missing = [k for k in ("hp_config", "label_gain", "frame_shape", "num_steps") if k not in payload]
+    if missing:
+        raise CheckpointError(f"{path}: written by an older wu22_fewshot_hp without {', '.join(missing)} (the network "
+                              "cannot be rebuilt as trained); rerun pipeline.wu22_fewshot_hp")
+    net = HPFewShotNet(tuple(payload["frame_shape"])[1:], int(payload["ways"]), payload["channels"],
+                       float(payload["label_gain"]), HPConfig(**payload["hp_config"]))
     net.load_state_dict(payload["state_dict"])
-    return HPFewShotEvaluator(net, tuple(frame_shape), int(payload.get("num_steps", 1)))
+    return HPFewShotEvaluator(net, payload["frame_shape"], payload["num_steps"])
