@@ -162,3 +162,25 @@ def test_meta_optimizer_cosine_to_lr_over_50():
     opt2 = MetaOptimizer([w], lr=2e-3, total_steps=10)
     opt2.load_state_dict(state)
     assert opt2.lr == pytest.approx(opt.lr)
+
+
+def test_meta_optimizer_clips_the_outer_gradient_before_adam():
+    w = torch.zeros(4, requires_grad=True)
+    opt = MetaOptimizer([w], lr=1e-3, total_steps=5, grad_clip=1.0)
+    norm = opt.step((w * torch.tensor([300.0, -400.0, 0.0, 0.0])).sum())  # gradient norm 500
+    assert norm == pytest.approx(500.0)  # the reported norm is the raw one
+    assert float(w.grad.norm()) == pytest.approx(1.0)  # Adam saw the clipped gradient
+    exp_avg_sq = opt.optimizer.state[w]["exp_avg_sq"]
+    torch.testing.assert_close(exp_avg_sq, 0.001 * torch.tensor([0.6, 0.8, 0.0, 0.0]).pow(2))
+    unclipped = MetaOptimizer([torch.zeros(4, requires_grad=True)], lr=1e-3, total_steps=5)
+    assert unclipped.grad_clip is None
+
+
+def test_sn22_config_passes_the_outer_clip_and_rejects_a_negative_one():
+    from metasnn.errors import ConfigError
+    from metasnn.meta.sn22 import SN22Config
+
+    assert SN22Config().outer_grad_clip == 0.0  # sn22: no clipping
+    assert SN22Config.from_dict(SN22Config(outer_grad_clip=1.0).to_dict()).outer_grad_clip == 1.0
+    with pytest.raises(ConfigError, match="outer_grad_clip"):
+        SN22Config(outer_grad_clip=-1.0)
