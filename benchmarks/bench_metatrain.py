@@ -11,14 +11,22 @@ implementations are the same :class:`metasnn.snn.SN22ConvSNN` with the same weig
   step (spikingjelly's single-step functional path), burn-in under ``torch.no_grad``.
 
 Each (implementation, order) is measured in its own subprocess so its peak RSS is its own. The
-meta-loss of both implementations on the same episode is compared in float64 (must agree to 1e-5;
-measured ~1e-14) and in float32 (reported only: float32 rounding differs between a folded and a
+meta-loss of both implementations on the same episode and weights is compared in float64 (must
+agree to 1e-5) and in float32 (reported only: float32 rounding differs between a folded and a
 per-step convolution, a potential within rounding of the threshold then spikes in one and not the
-other, and the inner step amplifies such flips, so float32 losses differ at the 1e-2 level).
+other, and the inner step amplifies such flips, so float32 losses differ at the 1e-2 level). Even
+float64 can flip one spike: with ``--time-block 5`` the adapted weights of the two implementations
+differ by 9e-17 and the meta-loss by 1.2e-3, while at equal fast weights the logits agree to 2e-16.
+
+Each child also profiles one more step and sums the self time of the convolution kernels
+(forward, backward, double backward): that arithmetic is the same in any implementation with
+identical maths, so ``plain step time / folded convolution time`` is an upper bound on the
+speed-up a reformulation can reach on the machine; the report prints it beside the measured one.
 Output: a table on stdout and JSON (``--out``).
 
     python -m benchmarks.bench_metatrain                 # paper sizes, CPU, 1 thread
-    python -m benchmarks.bench_metatrain --steps 2 --threads 2 --out bench.json
+    python -m benchmarks.bench_metatrain --measure-steps 2 --threads 2 --out bench.json
+    python -m benchmarks.bench_metatrain --device cuda --time-block 0 --out bench-gpu.json   # H200
 """
 
 from __future__ import annotations
@@ -52,7 +60,7 @@ def _model(args: argparse.Namespace, mode: str, dtype: torch.dtype, device: str)
 
     torch.manual_seed(0)
     model = SN22ConvSNN((2, args.height, args.width), args.ways, channels=tuple(args.channels),
-                        burn_in=args.burn_in, step_mode=mode).to(dtype)
+                        burn_in=args.burn_in, step_mode=mode, time_block=args.time_block or None).to(dtype)
     ep = _episode(args, dtype)
     initialise(model, "lsuv", ep.support_x, generator=torch.Generator().manual_seed(0))  # as meta-training does
     return model.to(device)
@@ -95,19 +103,45 @@ def measure(args: argparse.Namespace) -> dict:
     out["steps_per_s"] = 1.0 / out["seconds_per_step"]
     if device.startswith("cuda"):
         out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    out["conv_seconds_per_step"] = _convolution_seconds(step, device)
     return out
 
 
+#: kernels whose time is the convolution arithmetic itself (forward, backward, double backward)
+CONV_KERNELS = ("aten::mkldnn_convolution", "aten::convolution_backward", "aten::_slow_conv2d_forward",
+                "aten::_slow_conv2d_backward", "aten::cudnn_convolution", "aten::thnn_conv2d")
+
+
+def _convolution_seconds(step, device: str) -> float:  # noqa: ANN001
+    """Self time of the convolution kernels in one more step (torch profiler): the work no
+    reformulation with identical maths removes, so ``plain / this`` bounds any speed-up."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.startswith("cuda") else [])
+    with profile(activities=activities) as prof:
+        step()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+    total_us = 0.0
+    for ev in prof.key_averages():
+        if ev.key in CONV_KERNELS:
+            total_us += ev.self_device_time_total if device.startswith("cuda") else ev.self_cpu_time_total
+    return total_us / 1e6
+
+
 def loss_agreement(args: argparse.Namespace) -> dict:
-    """Meta-loss and meta-gradient norm of both implementations on the same episode and weights."""
+    """Meta-loss of both implementations on the same episode and weights (the folded model's LSUV init)."""
     from metasnn.meta import InnerLoop, functional_loss, task_loss
 
     torch.set_num_threads(args.threads)
     result = {}
     for dtype, name in ((torch.float64, "float64"), (torch.float32, "float32")):
-        losses = {}
+        losses, weights = {}, None
         for impl, mode in (("folded", "m"), ("plain", "s")):
             model = _model(args, mode, dtype, "cpu")
+            # the same weights: LSUV's data-dependent rescaling itself rounds differently per implementation
+            weights = weights or model.state_dict()
+            model.load_state_dict(weights)
             params = dict(model.named_parameters())
             loss, _, _ = task_loss(params, functional_loss(model), _episode(args, dtype, seed=1),
                                    InnerLoop(steps=1, lr=args.inner_lr, second_order=True))
@@ -129,6 +163,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--channels", type=int, nargs="+", default=[32, 64, 128])
     p.add_argument("--rate", type=float, default=0.03, help="input event probability per pixel and step")
     p.add_argument("--inner-lr", type=float, default=1.0)
+    p.add_argument("--time-block", type=int, default=10,
+                   help="folded mode: fold at most this many time steps at once (0: the whole window); blocks of "
+                        "5-10 steps keep the folded tensors cache-sized on CPU (the maths does not change)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu")
     p.add_argument("--measure-steps", type=int, default=3)
@@ -168,7 +205,8 @@ def main(argv: list[str] | None = None) -> dict:
             runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
             r = runs[-1]
             print(f"{order:6s}-order {impl:6s}: {r['steps_per_s']:.3f} outer steps/s "
-                  f"({r['seconds_per_step']:.2f} s/step), peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+                  f"({r['seconds_per_step']:.2f} s/step, convolutions {r['conv_seconds_per_step']:.2f} s), "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
     report = {
         "machine": {"cpu": _cpu_name(), "threads": args.threads, "device": args.device,
                     "torch": torch.__version__, "python": platform.python_version()},
@@ -181,8 +219,15 @@ def main(argv: list[str] | None = None) -> dict:
             for order in ("second", "first")
         },
     }
+    report["speedup_bound_from_convolutions"] = {
+        order: next(r for r in runs if r["impl"] == "plain" and r["order"] == order)["seconds_per_step"]
+        / next(r for r in runs if r["impl"] == "folded" and r["order"] == order)["conv_seconds_per_step"]
+        for order in ("second", "first")
+    }
     for order, ratio in report["ratio_folded_over_plain"].items():
-        print(f"speed-up folded / plain ({order} order): {ratio:.2f}x")
+        bound = report["speedup_bound_from_convolutions"][order]
+        print(f"speed-up folded / plain ({order} order): {ratio:.2f}x  (upper bound with these convolutions: "
+              f"plain step / folded convolution time = {bound:.2f}x)")
     if not args.skip_agreement:
         report["loss_agreement"] = loss_agreement(args)
         for name, a in report["loss_agreement"].items():
