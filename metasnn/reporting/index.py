@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from metasnn.reporting.claims import claims_rows
-from metasnn.reporting.targets import load_targets
+from metasnn.reporting.targets import load_deviations, load_targets
 
 CAVEATS = {
     "synthetic": "Data are from the embedded sensor emulator (metasnn/data/EMULATION.md), not real recordings: "
@@ -36,12 +36,12 @@ def _g(text: str) -> str:
         return text
 
 
-def _summary_lines(rows: Sequence[Mapping[str, str]], key: Sequence[str]) -> list[str]:
+def _summary_lines(rows: Sequence[Mapping[str, str]], key: Sequence[str]) -> list[tuple[str, str, str | None]]:
     out = []
     for r in rows:
         if not r.get("paper_value"):
             continue
-        ours = "not run yet"
+        ours = None  # not produced by this run
         if r.get("reproduced_mean"):
             ours = _g(r["reproduced_mean"])
             if r.get("reproduced_std"):
@@ -77,18 +77,28 @@ def render_index(
     lines += ["## Claims", "",
               f"{counts['holds']} hold, {counts['does not hold']} do not hold, {counts['inconclusive']} inconclusive, "
               f"{counts['not run']} not run — details with the statistic behind each verdict in [claims.md](claims.md).", "",
-              "| claim | verdict | statement |", "|---|---|---|"]
-    lines += [f"| {r['claim']} | {r['verdict']} | {r['statement']} |" for r in rows]
+              "| claim | verdict | effect | p | 95% CI | n seeds | statement |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['claim']} | {r['verdict']} | {_num(r.get('effect'))} | {_num(r.get('p_value'))} | {_ci(r)} | "
+              f"{r.get('n_seeds') or '–'} | {r['statement']} |" for r in rows]
     lines += ["", "## Paper numbers vs ours", ""]
-    summary = []
+    summary, unproduced = [], []
     for tid, t in targets.tables.items():
         if tid in produced and t.rows:
+            missing = []
             for name, paper, ours in _summary_lines(_read_csv(produced[tid]), t.key):
-                summary.append(f"| {tid} | {name} | {paper} | {ours} |")
+                if ours is None:
+                    missing.append(name)
+                else:
+                    summary.append(f"| {tid} | {name} | {paper} | {ours} |")
+            if missing:
+                unproduced.append(f"- {tid}: {len(missing)} paper numbers this run does not produce "
+                                  f"({'; '.join(missing[:4])}{'; …' if len(missing) > 4 else ''})")
     if summary:
         lines += ["| table | row | paper | ours |", "|---|---|---|---|", *summary]
     else:
         lines.append("No table with paper numbers has been produced by this run yet.")
+    if unproduced:
+        lines += ["", *unproduced]
     lines += ["", "## Tables and figures", "", "| id | paper | what it shows | table | figure |", "|---|---|---|---|---|"]
     for tid, t in targets.tables.items():
         fig = figures_dir / f"{tid}.png"
@@ -107,7 +117,24 @@ def render_index(
     if run.get("scale") != "paper":
         lines.append(f"- {CAVEATS['scale']}")
     lines.append(f"- {CAVEATS['code_vs_paper']}")
+    deviations = [d for d in load_deviations() if run.get("scale") in d.scales]
+    if deviations:
+        lines += ["", f"### Known differences from the papers at the {run.get('scale')} scale", "",
+                  "From paper/deviations.yaml; the measurements behind each choice are in the comments of "
+                  "params.yaml and config/scales/.", ""]
+        lines += [f"- **{d.paper}**: {d.text}" for d in deviations]
     return "\n".join(lines) + "\n"
+
+
+def _num(value: Any) -> str:
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{float(value):.3g}"
+
+
+def _ci(row: Mapping[str, Any]) -> str:
+    low, high = row.get("ci95_low"), row.get("ci95_high")
+    return "–" if low is None or high is None else f"[{_num(low)}, {_num(high)}]"
 
 
 def _fmt_s(seconds: Any) -> str:

@@ -96,3 +96,38 @@ def load_targets(path: str | Path = TARGETS_FILE) -> Targets:
     if not path.is_file():
         raise ConfigError(f"{path}: paper targets file not found")
     return _parse(yaml.safe_load(path.read_text()), path)
+
+
+DEVIATIONS_FILE = TARGETS_FILE.parent / "deviations.yaml"
+SCALES = ("smoke", "default", "paper")
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """A known difference between what a run computes and what a paper did (``paper/deviations.yaml``)."""
+
+    paper: str
+    scales: tuple[str, ...]
+    text: str
+
+
+@lru_cache(maxsize=4)
+def load_deviations(path: str | Path = DEVIATIONS_FILE) -> tuple[Deviation, ...]:
+    """The entries of ``paper/deviations.yaml``, checked against the papers of ``targets.yaml``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: deviations file not found")
+    papers = load_targets().papers
+    out = []
+    for i, entry in enumerate(yaml.safe_load(path.read_text()) or []):
+        try:
+            dev = Deviation(str(entry["paper"]), tuple(str(s) for s in entry["scales"]), " ".join(str(entry["text"]).split()))
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}: entry {i}: needs paper, scales and text") from exc
+        if dev.paper not in papers:
+            raise ConfigError(f"{path}: entry {i}: unknown paper {dev.paper!r} (known: {', '.join(papers)})")
+        bad = sorted(set(dev.scales) - set(SCALES))
+        if bad or not dev.scales:
+            raise ConfigError(f"{path}: entry {i}: scales must be a non-empty subset of {list(SCALES)}, got {bad}")
+        out.append(dev)
+    return tuple(out)

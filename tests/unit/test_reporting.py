@@ -115,3 +115,43 @@ def test_report_captions_of_method_tables_name_the_cost_columns(tmp_path, monkey
         assert kind == "tables" and "Cost columns (metasnn.evaluation.cost" in Path(caption).read_text()
     caption, _, _ = report_captions.report_item("results/tables/sn22_fig3_inner_steps.csv")
     assert "Cost columns" not in Path(caption).read_text()
+
+
+def test_front_page_shows_the_statistic_unproduced_rows_and_the_scale_deviations(tmp_path):
+    from metasnn.reporting.claims import read_claims
+    from metasnn.reporting.index import render_index
+    from metasnn.reporting.targets import load_deviations
+
+    m = Measurement({"dataset": "double_nmnist", "method": "maml_snn", "split": "test"}, per_seed=[80.0, 82.0, 84.0],
+                    per_task=[60.0, 100.0] * 50)
+    csv_path, _ = write_comparison_table("sn22_table2_fewshot", [m], scale="default", data_source="synthetic",
+                                         out_dir=tmp_path)
+    write_claims(tmp_path / "c.json", [ClaimResult("sn22-C1", "holds", 4.2, "MAML − FOMAML (pp)", "paired t-test",
+                                                   0.0123, 1.0, 7.0, 3, 100, "default", "synthetic",
+                                                   "sn22_table2_fewshot")])
+    run = {"scale": "default", "data_source": "synthetic", "git_sha": "abc", "wall_time_s": 60.0, "n_stages": 2,
+           "devices": ["cpu"]}
+    page = render_index(tables=[csv_path], figures_dir=tmp_path, claims=read_claims([tmp_path / "c.json"]), run=run)
+    assert "| sn22-C1 | holds | 4.2 | 0.0123 | [1, 7] | 3 |" in page  # how sure, not just the verdict
+    assert "| sn22_table2_fewshot | double_nmnist / maml_snn / test | 98.23 ± 1.12 | 82 ± 2" in page
+    assert "- sn22_table2_fewshot: 11 paper numbers this run does not produce" in page
+    default_texts = [d.text for d in load_deviations() if "default" in d.scales]
+    paper_only = [d.text for d in load_deviations() if d.scales == ("smoke", "default")]
+    assert default_texts and paper_only
+    assert all(t in page for t in default_texts)
+    paper_page = render_index(tables=[csv_path], figures_dir=tmp_path, claims={}, run={**run, "scale": "paper"})
+    assert not any(t in paper_page for t in paper_only)  # reduced-scale deviations are not listed at paper scale
+
+
+def test_deviations_name_known_papers_and_scales(tmp_path):
+    from metasnn.errors import ConfigError
+    from metasnn.reporting.targets import load_deviations
+
+    assert {d.paper for d in load_deviations()} <= set(load_targets().papers)
+    bad = tmp_path / "deviations.yaml"
+    bad.write_text("- {paper: sn22, scales: [tiny], text: x}\n")
+    with pytest.raises(ConfigError, match="scales must be"):
+        load_deviations(bad)
+    bad.write_text("- {paper: zz99, scales: [default], text: x}\n")
+    with pytest.raises(ConfigError, match="unknown paper"):
+        load_deviations(bad)
