@@ -41,10 +41,12 @@ def build_dvc(config: dict[str, Any]) -> dict[str, Any]:
         outs, metrics, plots = [], [], []
         for out in inst.outputs():
             spec: Any = out.path if out.cache else {out.path: {"cache": False}}
+            # metrics and plots are DVC-cached like any output: an experiment's values then live in the
+            # cache, so `dvc exp show` / `dvc metrics diff` can read them (results/ is git-ignored)
             if out.kind == "metrics":
-                metrics.append({out.path: {"cache": False}})
+                metrics.append(out.path)
             elif out.kind == "plots":
-                plots.append({out.path: {"cache": False}})
+                plots.append(out.path)
             else:
                 outs.append(spec)
         for name, items in (("outs", outs), ("metrics", metrics), ("plots", plots)):
