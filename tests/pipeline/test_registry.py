@@ -20,6 +20,17 @@ def test_hand_edited_dvc_yaml_is_detected(tmp_path, capsys):
     assert "stale or hand-edited" in capsys.readouterr().err
 
 
+def test_metrics_and_plots_are_declared_and_cached_for_dvc_experiments():
+    from pipeline.export_dvc import build_dvc
+
+    stages = build_dvc(load_config("default"))["stages"]
+    metrics = [m for s in stages.values() for m in s.get("metrics", [])]
+    plots = [p for s in stages.values() for p in s.get("plots", [])]
+    assert any("sn22_evaluate" in m for m in metrics) and any(p.endswith("curve.csv") for p in plots)
+    # plain paths = cached: `dvc exp show` reads an experiment's metrics from the cache (results/ is git-ignored)
+    assert all(isinstance(m, str) for m in metrics + plots)
+
+
 def test_every_stage_depends_on_validated_config_except_the_validator():
     cfg = load_config("default")
     for inst in instances(cfg):
