@@ -49,7 +49,7 @@ def run(args, ctx):  # noqa: ANN001
     notes = ["5-way 1-shot; plastic output weights start at zero in every episode and are built by the rule "
              "during the support (label clamped), max-abs normalised; meta-test = held-out classes",
              "rule meta-learned by gradient through the unrolled support presentation (Adam); B = C = D = 0 and "
-             "A = 1 + 0.1·N(0,1) at the start of meta-training",
+             "A = 1 + 0.1·N(0,1) at the start of meta-training" + _training_note(results),
              "cost columns: query inference of the hidden layer (the plastic W·x readout is not a hooked synapse)"]
     write_comparison_table(TABLE, measurements, scale=scale, data_source=source, out_dir=args.tables_dir, notes=notes)
     fig_path = args.figures_dir / f"{TABLE}.png"
@@ -75,6 +75,18 @@ def run(args, ctx):  # noqa: ANN001
                                      f"{', '.join(datasets)}")
         write_claims(args.tables_dir / f"{TABLE}.claims.json", [claim])
         ctx.log.info("mp23-C1: %s (effect %.2f, p=%s)", claim.verdict, test.effect, test.p_value)
+
+
+def _training_note(results: list[dict]) -> str:
+    """The meta-training settings of the runs (``result.json`` ``training``), per dataset where they differ."""
+    per: dict[str, set[str]] = {}
+    for r in results:
+        t = r.get("training")
+        if t:
+            per.setdefault(r["dataset"], set()).add(
+                f"{t['outer_steps']} outer steps, lr {t['outer_lr']:g} (rule tensors × {t['rule_lr_factor']:g}), "
+                f"{t['train_queries']} training queries per class")
+    return "".join(f"; {ds}: {', '.join(sorted(v))}" for ds, v in sorted(per.items()))
 
 
 if __name__ == "__main__":

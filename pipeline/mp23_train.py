@@ -15,7 +15,15 @@ import torch
 from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
 from metasnn.io import atomic_directory, atomic_write_json, save_tensors
 from metasnn.meta.training import curve_csv
-from metasnn.plasticity.metaplasticity import VARIANTS, MP23Config, MP23Evaluator, evaluate, metatrain, model_payload
+from metasnn.plasticity.metaplasticity import (
+    VARIANTS,
+    MP23Config,
+    MP23Evaluator,
+    encode_episode,
+    evaluate,
+    metatrain,
+    model_payload,
+)
 from pipeline.cli import main
 
 
@@ -25,14 +33,17 @@ def add_arguments(p) -> None:  # noqa: ANN001
     p.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS))
     p.add_argument("--ways", type=int, default=5)
     p.add_argument("--shots", type=int, default=1)
-    p.add_argument("--queries", type=int, default=10)
+    p.add_argument("--queries", type=int, default=10, help="query samples per class of the meta-val/test episodes")
+    p.add_argument("--train-queries", type=int, default=5, help="query samples per class during meta-training")
     p.add_argument("--grid", type=int, nargs=2, default=[8, 4], help="input pooling grid (rows cols)")
     p.add_argument("--steps", type=int, default=10, help="time bins the episode is resampled to")
     p.add_argument("--hidden", type=int, default=32)
     p.add_argument("--label-gain", type=float, default=2.0)
     p.add_argument("--eta-init", type=float, default=10.0)
-    p.add_argument("--outer-steps", type=int, default=60)
+    p.add_argument("--outer-steps", type=int, default=300)
     p.add_argument("--outer-lr", type=float, default=3e-3)
+    p.add_argument("--rule-lr-factor", type=float, default=0.1,
+                   help="Adam steps of the rule tensors relative to those of the network")
     p.add_argument("--meta-optimizer", choices=("gradient", "es"), default="gradient")
     p.add_argument("--es-pairs", type=int, default=8)
     p.add_argument("--es-sigma", type=float, default=0.05)
@@ -46,16 +57,25 @@ def run(args, ctx):  # noqa: ANN001
     ds = load_metadataset(args.data)
     ctx.data_source = _source(args.data)
     spec = EpisodeSpec(args.ways, args.shots, args.queries)
-    nets, rows, result, metrics = {}, [], {"dataset": ds.name, "seed": args.seed, "variants": {}}, {}
-    # every variant sees the same episodes: sample them once
-    train = functools.lru_cache(maxsize=None)(EpisodeSampler(ds, "train", spec, seed=args.seed).episode)
-    held_out = {split: list(EpisodeSampler(ds, split, spec, seed=10_000 + args.seed).take(args.test_episodes))
+    nets, rows, metrics = {}, [], {}
+    result = {"dataset": ds.name, "seed": args.seed, "variants": {},
+              "training": {"outer_steps": args.outer_steps, "outer_lr": args.outer_lr,
+                           "rule_lr_factor": args.rule_lr_factor, "train_queries": args.train_queries}}
+    grid = tuple(args.grid)
+
+    def encode(ep):  # noqa: ANN001, ANN202 - every variant sees the same episodes: sample and pool them once
+        return encode_episode(ep, grid, args.steps)
+
+    train_sampler = EpisodeSampler(ds, "train", EpisodeSpec(args.ways, args.shots, args.train_queries), seed=args.seed)
+    train = functools.lru_cache(maxsize=None)(lambda i: encode(train_sampler.episode(i)))
+    held_out = {split: [encode(ep) for ep in EpisodeSampler(ds, split, spec, seed=10_000 + args.seed).take(args.test_episodes)]
                 for split in ("val", "test")}
+    cost_episode = EpisodeSampler(ds, "test", spec, seed=10_000 + args.seed).episode(0)  # raw frames: held_out test 0
     for variant in args.variants:
-        cfg = MP23Config(variant=variant, ways=args.ways, shots=args.shots, queries=args.queries, grid=tuple(args.grid),
+        cfg = MP23Config(variant=variant, ways=args.ways, shots=args.shots, queries=args.train_queries, grid=grid,
                          steps=args.steps, hidden=args.hidden, label_gain=args.label_gain, eta_init=args.eta_init,
-                         outer_steps=args.outer_steps, outer_lr=args.outer_lr, meta_optimizer=args.meta_optimizer,
-                         es_pairs=args.es_pairs, es_sigma=args.es_sigma)
+                         outer_steps=args.outer_steps, outer_lr=args.outer_lr, rule_lr_factor=args.rule_lr_factor,
+                         meta_optimizer=args.meta_optimizer, es_pairs=args.es_pairs, es_sigma=args.es_sigma)
         net, curve = metatrain(cfg, ds, args.seed, progress=lambda r, v=variant: ctx.progress(r, f"mp23 {v}"),
                                episode=train)
         nets[variant] = net
@@ -64,7 +84,7 @@ def run(args, ctx):  # noqa: ANN001
         for split in ("val", "test"):
             entry[f"{split}_task_acc"] = evaluate(net, held_out[split])
             entry[f"{split}_acc"] = sum(entry[f"{split}_task_acc"]) / len(entry[f"{split}_task_acc"])
-        entry["cost"] = MP23Evaluator(net, ds.frame_shape, ds.num_steps).cost(held_out["test"][0]).columns()
+        entry["cost"] = MP23Evaluator(net, ds.frame_shape, ds.num_steps).cost(cost_episode).columns()
         entry["rule_mean_abs"] = {k: float(p.detach().abs().mean()) for k, p in net.rule.items()}
         result["variants"][variant] = entry
         metrics[f"{variant}_test_acc"] = entry["test_acc"]

@@ -44,7 +44,7 @@ EXCITATION, INHIBITION = 0, 1
 class EIHLConfig:
     contraction: float = 0.05  # κ: w ← (1 − κ) w per inhibition step
     prune_fraction: float = 0.02  # smallest non-zero weights zeroed per inhibition step and layer
-    switch_delta: float = 0.05  # sparsity change that ends a phase
+    switch_delta: float = 0.005  # sparsity change that ends a phase
     silent_fraction: float = 0.1  # ε: |w| < ε·RMS(layer) counts as silent
     min_phase: int = 3  # steps a phase lasts at least
 
@@ -114,7 +114,9 @@ def train_eihl(model: nn.Module, dataset: Any, cfg: PretrainConfig, eihl: EIHLCo
     torch.manual_seed(seed)
     classes = dataset.classes("train")
     x0, _ = _batch(dataset, classes, cfg.batch_size, seed, cfg.steps)  # an index no training step uses
-    initialise(model, cfg.init, x0, generator=torch.Generator().manual_seed(seed))
+    # the STBP initialisation (metasnn.baselines.transfer.pretrain): the excitation phase is STBP training
+    initialise(model, cfg.init, x0, generator=torch.Generator().manual_seed(seed), target_mean=cfg.lsuv_mean,
+               zero_output=False)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     weights = synaptic_weights(model)
     schedule = EIHLSchedule(eihl, weight_sparsity(weights, eihl.silent_fraction))

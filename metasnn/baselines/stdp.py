@@ -39,7 +39,7 @@ class STDPConfig:
     """Pair-based STDP constants (time constants in ms) and the number of support presentations."""
 
     a_plus: float = 0.01
-    a_minus: float = 0.005
+    a_minus: float = 0.001
     tau_plus_ms: float = 20.0
     tau_minus_ms: float = 20.0
     presentations: int = 1

@@ -88,7 +88,7 @@ class DSPConfig:
     pooling: str = "avg"
     burn_in: float = 0.5  # fraction of T run without gradients in the query pass
     init: str = "lsuv"
-    eta_init: float = 0.5  # η_ij at initialisation (and the fixed-η value)
+    eta_init: float = 2.0  # η_ij at initialisation (and the fixed-η value)
     learn_eta: bool = True  # False: fixed-η ablation (η not meta-learned)
     inner_steps: int = 1  # support presentations (plasticity updates) per task
     beta: float = 1.0e-3  # meta learning rate (Adam) on η and w_0

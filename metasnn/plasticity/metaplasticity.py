@@ -24,6 +24,15 @@ optimiser: gradient through the unrolled support presentation (Adam + cosine,
 :class:`~metasnn.meta.outer.MetaOptimizer`); option: an antithetic evolution strategy (PGPE-style,
 the original's optimiser) estimating the same gradient from loss differences.
 
+The rule tensors take Adam steps ``rule_lr_factor`` times those of the network (the Adam update of
+each rule tensor is scaled after the step, the same as a per-group learning rate under the same
+cosine schedule). Why: Adam moves every element by about the learning rate whatever its gradient's
+signal-to-noise ratio, and ``B, D`` (and ``C``) enter ``ΔW`` multiplied by ``η`` at every support
+step, so at the network's learning rate the per-output-slot elements random-walk (the slot a class
+lands on is random in every episode) by amounts comparable to the whole bounded range of ``W``:
+meta-training then made the ABCD rule worse than its own initialisation, on meta-train episodes
+as well as on held-out classes.
+
 Rule variants (``mp23_rule_ablation``): ``abcd`` all four terms meta-learned; ``bd`` only
 ``B, D`` (no Hebbian term); ``a_only`` only ``A`` (``C = 0``: plain Hebbian ``A·x·y``);
 ``fixed`` the rule frozen at its initialisation (only the hidden layer and scale are
@@ -34,6 +43,7 @@ on active ``A``, ``B = C = D = 0`` — meta-training decides how much of each te
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -53,7 +63,7 @@ from metasnn.snn.neuron import DecolleLIFNode
 from metasnn.snn.surrogate import FastSigmoid
 
 __all__ = ["VARIANTS", "RULE_TERMS", "MP23Config", "rule_update", "max_abs_normalise", "MetaplasticityNet",
-           "es_gradient", "metatrain", "evaluate", "load_evaluator"]
+           "encode_episode", "es_gradient", "metatrain", "evaluate", "load_evaluator"]
 
 RULE_TERMS = ("eta", "a", "b", "c", "d")
 #: variant → (active terms, rule meta-learned)
@@ -72,7 +82,7 @@ class MP23Config:
     variant: str = "abcd"
     ways: int = 5
     shots: int = 1
-    queries: int = 10
+    queries: int = 10  # query samples per class of the meta-training episodes
     grid: tuple[int, int] = (8, 4)
     steps: int = 10
     hidden: int = 32
@@ -84,6 +94,7 @@ class MP23Config:
     outer_steps: int = 100
     outer_lr: float = 3e-3
     final_lr_factor: float = 0.1
+    rule_lr_factor: float = 0.1  # Adam steps of the rule tensors = this x those of the network (see module doc)
     meta_optimizer: str = "gradient"  # gradient | es
     es_pairs: int = 8
     es_sigma: float = 0.05
@@ -96,6 +107,8 @@ class MP23Config:
             raise ConfigError(f"mp23.meta_optimizer must be 'gradient' or 'es', got {self.meta_optimizer!r}")
         if self.steps < 1 or self.hidden < 1 or self.outer_steps < 1:
             raise ConfigError("mp23: steps, hidden and outer_steps must be >= 1")
+        if not self.rule_lr_factor > 0:
+            raise ConfigError(f"mp23.rule_lr_factor must be > 0, got {self.rule_lr_factor}")
         if not 0.0 <= self.trace_decay < 1.0:
             raise ConfigError(f"mp23.trace_decay must be in [0, 1), got {self.trace_decay}")
 
@@ -178,9 +191,16 @@ class MetaplasticityNet(nn.Module):
         return names
 
     # ------------------------------------------------------------------ dynamics
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """The input currents ``[steps, B, n_in]`` of ``[T, B, 2, H, W]`` frames (already encoded: unchanged)."""
+        if frames.dim() == 3:
+            return frames
+        return pooled_input(frames, self.config.grid, self.config.steps)
+
     def hidden_traces(self, frames: torch.Tensor) -> torch.Tensor:
-        """Pre-synaptic traces ``x`` ``[steps, B, hidden]`` of the hidden spikes for ``[T, B, 2, H, W]`` frames."""
-        inp = pooled_input(frames, self.config.grid, self.config.steps)
+        """Pre-synaptic traces ``x`` ``[steps, B, hidden]`` of the hidden spikes for ``[T, B, 2, H, W]`` frames
+        (or the input currents :meth:`encode` made of them)."""
+        inp = self.encode(frames)
         (u_seq,), _ = self.hidden.multi_step_functional_forward((inp,), DecolleLIFNode.initial_state())
         spikes = self.hidden.surrogate_function(u_seq - self.hidden.v_threshold)
         return _trace(spikes, self.config.trace_decay)
@@ -217,6 +237,14 @@ class MetaplasticityNet(nn.Module):
     def episode_loss(self, episode: Any) -> tuple[torch.Tensor, torch.Tensor]:
         logits = self(episode.support_x, episode.support_y, episode.query_x)
         return F.cross_entropy(logits, episode.query_y), logits
+
+
+def encode_episode(episode: Any, grid: tuple[int, int], steps: int) -> Any:
+    """A copy of ``episode`` whose support and query frames are replaced by their input currents
+    (:func:`~metasnn.plasticity.encoding.pooled_input`): every rule variant trained on the same episodes pools
+    them once. The networks give the same numbers on the encoded and the raw episode."""
+    return dataclasses.replace(episode, support_x=pooled_input(episode.support_x, grid, steps),
+                               query_x=pooled_input(episode.query_x, grid, steps))
 
 
 def _trace(spikes: torch.Tensor, decay: float) -> torch.Tensor:
@@ -265,6 +293,17 @@ def metatrain(config: MP23Config, dataset: Any, seed: int, *, progress: Callable
     params = dict(net.named_parameters())
     trainable = [params[n] for n in net.meta_names()]
     optimizer = MetaOptimizer(trainable, config.outer_lr, config.outer_steps, config.final_lr_factor, grad_clip=5.0)
+    rule = [params[n] for n in net.meta_names() if n.startswith("rule.")]
+
+    def outer_step(loss: torch.Tensor) -> float:
+        """One Adam step; the rule tensors' updates scaled by ``rule_lr_factor`` (Adam's moments do not
+        depend on the step size, so this is a per-group learning rate)."""
+        before = [p.detach().clone() for p in rule] if config.rule_lr_factor != 1.0 else []
+        norm = optimizer.step(loss)
+        with torch.no_grad():
+            for p, b in zip(rule, before, strict=False):
+                p.sub_(b).mul_(config.rule_lr_factor).add_(b)
+        return norm
     if episode is None:
         episode = EpisodeSampler(dataset, "train", EpisodeSpec(config.ways, config.shots, config.queries), seed=seed).episode
     gen = torch.Generator().manual_seed(10_000 + seed)
@@ -277,7 +316,7 @@ def metatrain(config: MP23Config, dataset: Any, seed: int, *, progress: Callable
             value, acc = float(loss.detach()), accuracy(logits.detach(), ep.query_y)
             if not math.isfinite(value):
                 return {"loss": value, "acc": acc}
-            norm = optimizer.step(loss)
+            norm = outer_step(loss)
         else:
             with torch.no_grad():
                 loss, logits = net.episode_loss(ep)
@@ -285,7 +324,7 @@ def metatrain(config: MP23Config, dataset: Any, seed: int, *, progress: Callable
                                     config.es_pairs, gen)
             value, acc = float(loss), accuracy(logits, ep.query_y)
             # the surrogate Σ θ·g has gradient g: the ES estimate goes through the same Adam step
-            norm = optimizer.step(sum((p * g).sum() for p, g in zip(trainable, grads, strict=True)))
+            norm = outer_step(sum((p * g).sum() for p, g in zip(trainable, grads, strict=True)))
         return {"loss": value, "acc": acc, "lr": lr, "grad_norm": norm}
 
     result = train_loop(step_fn, config.outer_steps, {"model": net, "optimizer": optimizer}, progress=progress,

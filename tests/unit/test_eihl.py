@@ -40,3 +40,31 @@ def test_config_validation():
 
     with pytest.raises(ConfigError):
         EIHLConfig(contraction=1.0)
+
+
+class _FakeDataset:
+    """Random event counts for a few train classes (what pretrain / train_eihl draw from)."""
+
+    def classes(self, split):  # noqa: ARG002
+        return ["a", "b", "c"]
+
+    def draw(self, split, class_label, n, rng):  # noqa: ARG002
+        return torch.from_numpy(rng.poisson(0.3 + 0.3 * "abc".index(class_label), size=(6, n, 2, 8, 8)).astype("float32"))
+
+
+def test_eihl_without_an_inhibition_phase_is_stbp():
+    """EIHL's excitation phase is STBP training: with the phase switch out of reach (no inhibition step) it
+    must give STBP's weights exactly — same initialisation (LSUV with the output layer rescaled, not zeroed,
+    and the pretraining LSUV target mean), same batches, same Adam steps."""
+    from metasnn.baselines.eihl import train_eihl
+    from metasnn.baselines.stbp import train_stbp
+    from metasnn.baselines.transfer import PretrainConfig
+    from metasnn.plasticity.dsp import build_backbone
+
+    cfg = PretrainConfig(steps=3, batch_size=4, lr=1e-2, lsuv_mean=-0.25)
+    nets = [build_backbone((2, 8, 8), 3, channels=(2,), input_pool=1) for _ in range(2)]
+    train_stbp(nets[0], _FakeDataset(), cfg, seed=0)
+    rows = train_eihl(nets[1], _FakeDataset(), cfg, EIHLConfig(switch_delta=10.0), seed=0)
+    assert all(r["phase"] == EXCITATION for r in rows)
+    for (name, a), b in zip(nets[0].state_dict().items(), nets[1].state_dict().values(), strict=True):
+        assert torch.equal(a, b), name

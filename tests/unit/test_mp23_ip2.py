@@ -8,6 +8,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from metasnn.data import Episode
+from metasnn.errors import ConfigError
 from metasnn.evaluation.cross_dataset import resample_frames
 from metasnn.meta.maml import InnerLoop, adapt
 from metasnn.plasticity.intrinsic import DEFAULT_INNER_LR, IntrinsicNet, IP2Config, parse_mask, steps_to_criterion
@@ -15,8 +17,10 @@ from metasnn.plasticity.metaplasticity import (
     MetaplasticityNet,
     MP23Config,
     bound_max_abs,
+    encode_episode,
     es_gradient,
     max_abs_normalise,
+    metatrain,
     rule_update,
 )
 
@@ -69,12 +73,13 @@ def test_mp23_meta_gradient_matches_finite_differences_float64():
         for k in ("b", "c", "d"):
             net.rule[k].copy_(0.1 * torch.randn(3, 5, dtype=torch.float64))
     ep = _episode()
-    params = [net.rule["eta"], net.rule["a"], net.rule["c"], net.rule["d"], net.hidden.synapse.weight]
+    params = [net.rule["eta"], net.rule["a"], net.rule["b"], net.rule["c"], net.rule["d"], net.hidden.synapse.weight,
+              net.log_scale]
     loss, _ = net.episode_loss(ep)
     grads = torch.autograd.grad(loss, params)
     h = 1e-6
     for p, g in zip(params, grads, strict=True):
-        for idx in [(0, 0), (1, 2), (2, 4)]:
+        for idx in [(0, 0), (1, 2), (2, 4)] if p.dim() == 2 else [()]:
             with torch.no_grad():
                 p[idx] += h
                 up = float(net.episode_loss(ep)[0])
@@ -82,6 +87,34 @@ def test_mp23_meta_gradient_matches_finite_differences_float64():
                 down = float(net.episode_loss(ep)[0])
                 p[idx] += h
             assert float(g[idx]) == pytest.approx((up - down) / (2 * h), rel=1e-4, abs=1e-8)
+
+
+def test_mp23_encoded_episode_gives_the_same_numbers():
+    cfg = MP23Config(variant="abcd", ways=3, grid=(2, 2), steps=4, hidden=5)
+    net = MetaplasticityNet(cfg, seed=0)
+    raw = _episode(dtype=torch.float32)
+    raw = Episode(raw.support_x, raw.support_y, raw.query_x, raw.query_y, ("a", "b", "c"), 0)
+    enc = encode_episode(raw, cfg.grid, cfg.steps)
+    assert enc.support_x.shape == (4, 3, 8) and enc.query_y is raw.query_y
+    with torch.no_grad():
+        assert torch.equal(net.episode_loss(raw)[1], net.episode_loss(enc)[1])
+
+
+def test_mp23_rule_lr_factor_scales_only_the_rule_steps():
+    """One outer step: the rule tensors move rule_lr_factor times as far as with factor 1, the hidden layer the same."""
+    ep = _episode(ways=5, queries=2, steps=10, dtype=torch.float32)
+    moved = {}
+    for factor in (1.0, 0.25):
+        cfg = MP23Config(variant="abcd", grid=(2, 2), steps=10, hidden=6, outer_steps=1, rule_lr_factor=factor)
+        init = MetaplasticityNet(cfg, seed=3).state_dict()
+        net, _ = metatrain(cfg, None, seed=3, episode=lambda step: ep)
+        moved[factor] = {k: v - init[k] for k, v in net.state_dict().items()}
+    for name, delta in moved[1.0].items():
+        expected = 0.25 * delta if name.startswith("rule.") else delta
+        assert torch.allclose(moved[0.25][name], expected, atol=1e-6), name  # float32 at eta = 10
+    assert float(moved[1.0]["rule.d"].abs().max()) > 0  # the rule did move
+    with pytest.raises(ConfigError, match="rule_lr_factor"):
+        MP23Config(rule_lr_factor=0.0)
 
 
 def test_es_gradient_estimates_a_quadratic_gradient():
