@@ -14,7 +14,8 @@ Measured by running the model on real inputs with forward hooks on its synapses
   A model that runs no such module (it multiplies its weight tensors directly) has no measurable
   synaptic operations: the column is empty (``None``) and a note says why — never 0.
 * **activation sparsity per layer** — the fraction of zeros in each spiking layer's output, from
-  the binary tensors returned by leaf modules (the surrogate spike functions), attributed to the
+  the binary tensors returned by the surrogate spike modules (spikingjelly ``SurrogateFunctionBase``:
+  a non-spiking model's all-zero ReLU or pooling output is not counted), attributed to the
   neuron layer (:class:`~metasnn.snn.neuron.DecolleLIFNode`) they belong to: a spike computed
   *inside* a node's functional forward is that node's own spike ``S``; a binary tensor computed
   by the model *after* a node ran and before the next one (sn22's inter-layer ``H(pool(U))``) is
@@ -40,6 +41,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from spikingjelly.activation_based.surrogate import SurrogateFunctionBase
 
 from metasnn.snn.neuron import DecolleLIFNode
 
@@ -184,7 +187,7 @@ def measure_cost(
     for module in model.modules():
         if isinstance(module, SYNAPSES):
             handles.append(module.register_forward_hook(synapse_hook))
-        elif not list(module.children()):
+        elif isinstance(module, SurrogateFunctionBase):  # spike functions only: a dead ReLU/pool is not a spike
             handles.append(module.register_forward_hook(spike_hook))
     for name, node in nodes:
         node.single_step_functional_forward = traced(node, name, 1)
@@ -202,7 +205,8 @@ def measure_cost(
     notes = [DENSITY_NOTE]
     layers = []
     for name, rec in stats.items():
-        layers.append(LayerCost(name=name, op_kind="AC" if rec["binary"] else "MAC", dense_ops=rec["dense"] / samples,
+        # AC: binary input with events; an all-zero input (a silent or dead layer) says nothing about the kind
+        layers.append(LayerCost(name=name, op_kind="AC" if rec["binary"] and rec["nnz"] > 0 else "MAC", dense_ops=rec["dense"] / samples,
                                 effective_ops=rec["effective"] / samples,
                                 input_density=rec["nnz"] / rec["numel"] if rec["numel"] else 0.0))
     if not layers:

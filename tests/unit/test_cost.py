@@ -5,11 +5,11 @@ import torch
 from torch import nn
 
 from metasnn.evaluation.cost import measure_cost
+from metasnn.snn.surrogate import FastSigmoid
 
 
-class Heaviside(nn.Module):
-    def forward(self, x):
-        return (x > 0).float()
+def Heaviside():  # noqa: N802 - a spike module, as the models use it
+    return FastSigmoid()
 
 
 def test_linear_on_spikes_counts_accumulates_per_event():
@@ -38,6 +38,18 @@ def test_dense_inputs_count_macs_and_spiking_layers_report_sparsity():
     assert cost.activation_sparsity["1"] == pytest.approx(0.5)
     cols = cost.columns()
     assert cols["synaptic_ops_per_sample"] == pytest.approx(10) and cols["op_kind"] == "AC+MAC"
+
+
+def test_a_dead_non_spiking_layer_is_neither_a_spike_nor_an_accumulate():
+    # a ReLU network whose first layer is dead: its all-zero output is binary-looking but not a spike train
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.MaxPool1d(1), nn.Linear(3, 1))
+    with torch.no_grad():
+        model[0].weight.fill_(-1.0)
+        model[0].bias.zero_()
+    cost = measure_cost(model, torch.tensor([[0.5, 0.25]]), batch_dim=0)
+    assert cost.activation_sparsity == {}
+    assert [layer.op_kind for layer in cost.layers] == ["MAC", "MAC"]
+    assert cost.layers[1].effective_ops == 0.0
 
 
 def test_conv_effective_ops_scale_with_input_density():
