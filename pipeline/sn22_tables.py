@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from metasnn.evaluation.cost import mean_columns
-from metasnn.evaluation.statistics import PairedTest, ci95_mean, one_sample_test
+from metasnn.evaluation.statistics import PairedTest, ci95_mean, noninferiority_test, one_sample_test
 from metasnn.reporting.claims import ClaimResult, claim_from_test, write_claims
 from metasnn.reporting.figures import figure, placeholder_figure
 from metasnn.reporting.tables import Measurement, write_comparison_table
@@ -100,8 +100,9 @@ def _matched(a: dict[int, float], b: dict[int, float]) -> tuple[list[float], lis
 
 def _noninferiority(claim_id: str, diff: Sequence[float], margin: float, *, what: str, scale: str, data_source: str,
                     table: str, figure_path: str, n_tasks: int | None = None, note: str = "") -> ClaimResult:
-    """holds: CI of the mean difference above −margin; does not hold: CI below −margin."""
-    t = one_sample_test(diff, 0.0)
+    """holds: CI of the mean difference above −margin; does not hold: CI below −margin. The p-value is the
+    non-inferiority test's (one-sided, H0: mean ≤ −margin)."""
+    t = noninferiority_test(diff, margin)
     if t.n < 2 or not math.isfinite(t.ci95_low):
         verdict = "inconclusive"
     elif t.ci95_low > -margin:
@@ -111,7 +112,8 @@ def _noninferiority(claim_id: str, diff: Sequence[float], margin: float, *, what
     else:
         verdict = "inconclusive"
     return ClaimResult(claim_id=claim_id, verdict=verdict, effect=t.effect, effect_description=what,
-                       test=f"non-inferiority, margin {margin:g} points: 95% t-CI of the mean difference vs -{margin:g}",
+                       test=f"non-inferiority, margin {margin:g} points: 95% t-CI of the mean difference vs -{margin:g} "
+                            f"(p: one-sided t-test of H0 mean <= -{margin:g})",
                        p_value=t.p_value, ci95_low=t.ci95_low, ci95_high=t.ci95_high, n_seeds=t.n, n_tasks=n_tasks,
                        scale=scale, data_source=data_source, table=table, figure=figure_path, note=note)
 

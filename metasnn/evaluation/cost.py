@@ -40,9 +40,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
-from torch import nn
-
 from spikingjelly.activation_based.surrogate import SurrogateFunctionBase
+from torch import nn
 
 from metasnn.snn.neuron import DecolleLIFNode
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Summary", "summarize", "ci95_mean", "PairedTest", "paired_test", "one_sample_test"]
+__all__ = ["Summary", "summarize", "ci95_mean", "PairedTest", "paired_test", "one_sample_test", "noninferiority_test"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,22 @@ def one_sample_test(values: Sequence[float], mu: float = 0.0) -> PairedTest:
     """t-test of mean(values) against ``mu`` (effect = mean − mu)."""
     arr = _clean(values) - mu
     return _one_sample(arr, f"one-sample t-test vs {mu:g} (two-sided)")
+
+
+def noninferiority_test(diff: Sequence[float], margin: float) -> PairedTest:
+    """Is mean(diff) above ``−margin``? Effect and 95% CI are those of the mean difference; ``p_value`` is
+    the one-sided t-test of H0: mean ≤ −margin, so "CI above −margin" ⇔ ``p < 0.025``."""
+    from scipy import stats
+
+    t = one_sample_test(diff, 0.0)
+    arr = _clean(diff)
+    p = math.nan
+    if t.n >= 2 and float(arr.std(ddof=1)) > 0.0:
+        p = float(stats.ttest_1samp(arr, -margin, alternative="greater").pvalue)
+    elif t.n >= 2:
+        p = 0.0 if t.effect > -margin else 1.0
+    return PairedTest(t.effect, t.ci95_low, t.ci95_high, p, t.n,
+                      f"non-inferiority, margin {margin:g}: one-sided t-test of H0 mean <= -{margin:g}")
 
 
 def _one_sample(diff: np.ndarray, name: str) -> PairedTest:
