@@ -31,6 +31,10 @@ class MetaOptimizer:
         ``eta_min = lr · final_lr_factor`` (sn22: 1/50).
     grad_clip:
         Optional global-norm clip (``None``: off, as sn22).
+    step_scales:
+        Optional factor per parameter (same order as ``params``): that parameter's Adam update is
+        multiplied by it. Adam's moments do not depend on the step size, so this is a per-tensor
+        learning rate that follows the same cosine schedule (mp23: rule tensors at 0.1×).
     """
 
     def __init__(
@@ -40,8 +44,13 @@ class MetaOptimizer:
         total_steps: int,
         final_lr_factor: float = 1.0 / 50.0,
         grad_clip: float | None = None,
+        step_scales: Iterable[float] | None = None,
     ):
         self.params = [p for p in params]
+        scales = [1.0] * len(self.params) if step_scales is None else [float(f) for f in step_scales]
+        if len(scales) != len(self.params) or not all(f > 0 for f in scales):
+            raise ValueError("step_scales needs one positive factor per parameter")
+        self.scaled = [(p, f) for p, f in zip(self.params, scales, strict=True) if f != 1.0]
         if total_steps < 1:
             raise ValueError(f"total_steps must be >= 1, got {total_steps}")
         self.optimizer = torch.optim.Adam(self.params, lr=lr)
@@ -72,7 +81,11 @@ class MetaOptimizer:
             )
         if self.grad_clip is not None and math.isfinite(norm):
             torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
+        before = [p.detach().clone() for p, _ in self.scaled]
         self.optimizer.step()
+        with torch.no_grad():
+            for (p, factor), old in zip(self.scaled, before, strict=True):
+                p.sub_(old).mul_(factor).add_(old)
         self.scheduler.step()
         return norm
 

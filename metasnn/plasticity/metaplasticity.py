@@ -292,18 +292,9 @@ def metatrain(config: MP23Config, dataset: Any, seed: int, *, progress: Callable
     net = MetaplasticityNet(config, seed=seed)
     params = dict(net.named_parameters())
     trainable = [params[n] for n in net.meta_names()]
-    optimizer = MetaOptimizer(trainable, config.outer_lr, config.outer_steps, config.final_lr_factor, grad_clip=5.0)
-    rule = [params[n] for n in net.meta_names() if n.startswith("rule.")]
-
-    def outer_step(loss: torch.Tensor) -> float:
-        """One Adam step; the rule tensors' updates scaled by ``rule_lr_factor`` (Adam's moments do not
-        depend on the step size, so this is a per-group learning rate)."""
-        before = [p.detach().clone() for p in rule] if config.rule_lr_factor != 1.0 else []
-        norm = optimizer.step(loss)
-        with torch.no_grad():
-            for p, b in zip(rule, before, strict=False):
-                p.sub_(b).mul_(config.rule_lr_factor).add_(b)
-        return norm
+    optimizer = MetaOptimizer(trainable, config.outer_lr, config.outer_steps, config.final_lr_factor, grad_clip=5.0,
+                              step_scales=[config.rule_lr_factor if n.startswith("rule.") else 1.0
+                                           for n in net.meta_names()])
     if episode is None:
         episode = EpisodeSampler(dataset, "train", EpisodeSpec(config.ways, config.shots, config.queries), seed=seed).episode
     gen = torch.Generator().manual_seed(10_000 + seed)
@@ -316,7 +307,7 @@ def metatrain(config: MP23Config, dataset: Any, seed: int, *, progress: Callable
             value, acc = float(loss.detach()), accuracy(logits.detach(), ep.query_y)
             if not math.isfinite(value):
                 return {"loss": value, "acc": acc}
-            norm = outer_step(loss)
+            norm = optimizer.step(loss)
         else:
             with torch.no_grad():
                 loss, logits = net.episode_loss(ep)
@@ -324,7 +315,7 @@ def metatrain(config: MP23Config, dataset: Any, seed: int, *, progress: Callable
                                     config.es_pairs, gen)
             value, acc = float(loss), accuracy(logits, ep.query_y)
             # the surrogate Σ θ·g has gradient g: the ES estimate goes through the same Adam step
-            norm = outer_step(sum((p * g).sum() for p, g in zip(trainable, grads, strict=True)))
+            norm = optimizer.step(sum((p * g).sum() for p, g in zip(trainable, grads, strict=True)))
         return {"loss": value, "acc": acc, "lr": lr, "grad_norm": norm}
 
     result = train_loop(step_fn, config.outer_steps, {"model": net, "optimizer": optimizer}, progress=progress,

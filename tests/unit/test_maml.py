@@ -184,3 +184,13 @@ def test_sn22_config_passes_the_outer_clip_and_rejects_a_negative_one():
     assert SN22Config.from_dict(SN22Config(outer_grad_clip=1.0).to_dict()).outer_grad_clip == 1.0
     with pytest.raises(ConfigError, match="outer_grad_clip"):
         SN22Config(outer_grad_clip=-1.0)
+
+
+def test_meta_optimizer_step_scales_shrink_one_tensors_adam_step():
+    a, b = torch.zeros(2, requires_grad=True), torch.zeros(2, requires_grad=True)
+    opt = MetaOptimizer([a, b], lr=1e-2, total_steps=5, step_scales=[1.0, 0.1])
+    opt.step((a - 1.0).pow(2).sum() + (b - 1.0).pow(2).sum())
+    torch.testing.assert_close(a.detach(), torch.full((2,), 1e-2))  # Adam's first step: lr in the gradient's sign
+    torch.testing.assert_close(b.detach(), torch.full((2,), 1e-3))
+    with pytest.raises(ValueError, match="step_scales"):
+        MetaOptimizer([a, b], lr=1e-2, total_steps=5, step_scales=[1.0])
