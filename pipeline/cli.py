@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from metasnn.data.sources import DataSource, merge_sources
 from metasnn.errors import MetasnnError
 from metasnn.reporting.provenance import build_provenance, write_provenance
 
@@ -48,7 +49,7 @@ class StageContext:
         self.argv = list(argv)
         self.log = logging.getLogger(f"metasnn.{name}")
         self.started = time.perf_counter()
-        self.data_source: str | None = None
+        self.data_sources: dict[str, DataSource] = {}  # raw dataset -> the source that fed this stage
         self.seeds: list[int] = []
         self.device = "cpu"
 
@@ -60,6 +61,11 @@ class StageContext:
         """The stage's effective configuration: its parsed arguments, minus logging plumbing."""
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in sorted(vars(self.args).items()) if k != "log"}
 
+    def use_sources(self, *groups: Any) -> dict[str, DataSource]:
+        """Record the data sources that fed this stage (mappings or iterables of DataSource); returns all so far."""
+        self.data_sources = merge_sources(self.data_sources, *groups, where=f"stage {self.name}")
+        return self.data_sources
+
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
@@ -69,7 +75,7 @@ class StageContext:
             command=["python", "-m", f"pipeline.{self.name}", *self.argv],
             config=self.config(),
             scale=self.scale,
-            data_source=self.data_source,
+            data_sources=self.data_sources,
             seeds=self.seeds,
             device=self.device,
             wall_time_s=self.elapsed(),
@@ -78,7 +84,12 @@ class StageContext:
 
     def write_provenance(self, directory: str | Path, **extra: Any) -> Path:
         """Write ``provenance.json`` into ``directory`` (call it last, so wall time is complete)."""
-        return write_provenance(directory, self.provenance(**extra))
+        return write_provenance(directory, self.provenance(**extra), sidecar=self.run_record_path())
+
+    def run_record_path(self) -> Path:
+        """Where the volatile facts of this run go: beside its log (never inside an output DVC hashes)."""
+        log = getattr(self.args, "log", None) or Path("logs") / self.name / "run.log"
+        return Path(log).with_suffix(".run.json")
 
     def progress(self, iterable: Iterable[T], desc: str, total: int | None = None) -> Iterable[T]:
         """A tqdm bar on stderr (quiet when stderr is not a terminal unless METASNN_PROGRESS=1)."""

@@ -74,18 +74,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="run directory")
 
 
-def _source(ds: Any, meta_dir: Path) -> str:
-    import json
-
-    found = getattr(ds, "data_source", None)
-    if found:
-        return str(found)
-    prov = Path(meta_dir) / "provenance.json"
-    if prov.is_file():
-        return str(json.loads(prov.read_text()).get("data_source") or "unknown")
-    return "unknown"
-
-
 def _backbone_config(args: argparse.Namespace, ds: Any, ways: int) -> dict[str, Any]:
     return {"frame_shape": list(ds.frame_shape), "ways": int(ways), "channels": list(args.channels),
             "input_pool": args.input_pool, "pooling": "avg", "burn_in": args.burn_in,
@@ -101,7 +89,7 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001, C901
         raise ConfigError(f"--eval-tasks must be >= 1, got {args.eval_tasks}")
     ds = load_metadataset(args.data)
     ctx.seeds = [args.seed]
-    ctx.data_source = _source(ds, args.data)
+    sources = ctx.use_sources(ds.data_sources)
     test = list(EpisodeSampler(ds, "test", EpisodeSpec(args.ways, args.shots, args.queries),
                                seed=args.eval_seed).take(args.eval_tasks))
 
@@ -122,7 +110,8 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001, C901
             learn_eta=args.method == "dsp", inner_steps=args.inner_steps, beta=args.beta,
             outer_steps=args.outer_steps, second_order=args.second_order)
         identity = {"dsp": cfg.to_dict(), "seed": args.seed, "dataset": ds.name, "num_steps": ds.num_steps,
-                    "time_bin_ms": ds.time_bin_ms, "data_source": ctx.data_source}
+                    "time_bin_ms": ds.time_bin_ms,
+                    "data_sources": {k: v.to_dict() for k, v in sources.items()}}
         checkpoint = None
         if args.checkpoint_dir is not None:
             checkpoint = CheckpointConfig(args.checkpoint_dir, args.checkpoint_every, config_hash(identity))

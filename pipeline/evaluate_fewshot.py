@@ -89,7 +89,7 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
     ctx.device = str(device)
     model, cfg = load_learner(payload, device)
     ds = load_metadataset(args.data)
-    ctx.data_source = getattr(ds, "data_source", "unknown")
+    ctx.use_sources(ds.data_sources)
     train_prov = args.model.parent / "provenance.json"
     ctx.seeds = [int(s) for s in _train_seeds(train_prov)]
     queries = cfg.queries if args.queries is None else args.queries

@@ -27,7 +27,6 @@ from metasnn.plasticity.intrinsic import (
     select_mask,
 )
 from pipeline.cli import main, str2bool
-from pipeline.mp23_train import _source
 
 
 def add_arguments(p) -> None:  # noqa: ANN001
@@ -61,7 +60,7 @@ def run(args, ctx):  # noqa: ANN001
     torch.manual_seed(args.seed)
     ctx.seeds = [args.seed]
     ds = load_metadataset(args.data)
-    ctx.data_source = _source(args.data)
+    ctx.use_sources(ds.data_sources)
     spec = EpisodeSpec(args.ways, args.shots, args.queries)
     train = EpisodeSampler(ds, "train", spec, seed=args.seed)
     sequence = [train.episode(i) for i in range(args.tasks)]

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from metasnn.data.sources import describe
 from metasnn.errors import ConfigError
 from metasnn.io import atomic_directory, atomic_write_json, save_tensors
 from metasnn.meta.sn22 import METHODS, SN22Config, metatrain, model_payload, resolve_device
@@ -88,9 +89,10 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
     cfg = config_from_args(args)
     ds = load_data(args.data)
     ctx.seeds = [args.seed]
-    ctx.data_source = getattr(ds, "data_source", "unknown")
+    sources = ctx.use_sources(ds.data_sources)
     identity = {"sn22": cfg.to_dict(), "seed": args.seed, "dataset": ds.name, "num_steps": ds.num_steps,
-                "frame_shape": list(ds.frame_shape), "time_bin_ms": ds.time_bin_ms, "data_source": ctx.data_source}
+                "frame_shape": list(ds.frame_shape), "time_bin_ms": ds.time_bin_ms,
+                "data_sources": {k: v.to_dict() for k, v in sources.items()}}
     chash = config_hash(identity)
     checkpoint = None
     if args.checkpoint_dir is not None:
@@ -98,7 +100,7 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
             raise ConfigError(f"--checkpoint-every must be >= 1, got {args.checkpoint_every}")
         checkpoint = CheckpointConfig(args.checkpoint_dir, args.checkpoint_every, chash)
     ctx.log.info("meta-training %s on %s (T=%d, %s) seed %d for %d outer steps", cfg.method, ds.name, ds.num_steps,
-                 ctx.data_source, args.seed, cfg.outer_steps)
+                 describe(sources.values()), args.seed, cfg.outer_steps)
     model, result, info = metatrain(
         cfg, ds, args.seed, checkpoint=checkpoint,
         progress=lambda r: ctx.progress(r, f"{cfg.method} {ds.name} seed {args.seed}", total=len(r)), device=device,

@@ -55,7 +55,7 @@ def run(args, ctx):  # noqa: ANN001
     torch.set_num_threads(1)
     ctx.seeds = [args.seed]
     ds = load_metadataset(args.data)
-    ctx.data_source = _source(args.data)
+    ctx.use_sources(ds.data_sources)
     spec = EpisodeSpec(args.ways, args.shots, args.queries)
     nets, rows, metrics = {}, [], {}
     result = {"dataset": ds.name, "seed": args.seed, "variants": {},
@@ -96,15 +96,6 @@ def run(args, ctx):  # noqa: ANN001
         (tmp / "curves.csv").write_text(curve_csv(rows))
         ctx.write_provenance(tmp, variants=list(args.variants), meta_optimizer=args.meta_optimizer,
                              variant_index={v: i for i, v in enumerate(VARIANTS)})
-
-
-def _source(meta_dir: Path) -> str:
-    import json
-
-    prov = Path(meta_dir) / "provenance.json"
-    if prov.is_file():
-        return str(json.loads(prov.read_text()).get("data_source") or "unknown")
-    return "unknown"
 
 
 if __name__ == "__main__":

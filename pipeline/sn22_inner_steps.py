@@ -40,7 +40,7 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
     ctx.device = str(device)
     model, cfg = load_learner(load_tensors(args.model), device)
     ds = load_metadataset(args.data)
-    ctx.data_source = getattr(ds, "data_source", "unknown")
+    ctx.use_sources(ds.data_sources)
     prov = args.model.parent / "provenance.json"
     ctx.seeds = list(json.loads(prov.read_text()).get("seeds", [])) if prov.is_file() else []
     results = {"method": cfg.method, "dataset": ds.name, "seed": ctx.seeds[0] if ctx.seeds else None,

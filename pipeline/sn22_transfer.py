@@ -57,7 +57,7 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
     torch.manual_seed(args.seed)
     ds = load_metadataset(args.data)
     ctx.seeds = [args.seed]
-    ctx.data_source = getattr(ds, "data_source", "unknown")
+    ctx.use_sources(ds.data_sources)
     n_classes = len(ds.classes("train"))
     model = build_model("sn22_snn", ds.frame_shape, n_classes, channels=tuple(args.channels), pooling=args.pooling,
                         burn_in=float(args.burn_in), input_pool=args.input_pool, dt_ms=ds.time_bin_ms if args.scale_decays else 1.0)

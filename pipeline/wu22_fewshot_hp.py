@@ -44,7 +44,7 @@ def run(args, ctx):  # noqa: ANN001
     torch.manual_seed(args.seed)
     ctx.seeds = [args.seed]
     ds = load_metadataset(args.data)
-    ctx.data_source = _source(args.data)
+    ctx.use_sources(ds.data_sources)
     spec = EpisodeSpec(args.ways, args.shots, args.queries)
     config = FEWSHOT_HP_CONFIG
     net = HPFewShotNet(ds.frame_shape[1:], args.ways, args.channels, args.label_gain, config, seed=args.seed)
@@ -83,15 +83,6 @@ def run(args, ctx):  # noqa: ANN001
     ctx.write_provenance(args.provenance.parent, hp_config=config.to_dict(), reset_policy=config.reset,
                          hp_training="joint")
     ctx.log.info("%s seed %d: meta-test accuracy %.3f", ds.name, args.seed, result["test_acc"])
-
-
-def _source(meta_dir: Path) -> str:
-    import json
-
-    prov = Path(meta_dir) / "provenance.json"
-    if prov.is_file():
-        return str(json.loads(prov.read_text()).get("data_source") or "unknown")
-    return "unknown"
 
 
 if __name__ == "__main__":

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import torch
 
+from metasnn.data.layout import load_manifest
 from metasnn.errors import CheckpointError
 from metasnn.evaluation.robustness import CORRUPTIONS, robustness_sweep
 from metasnn.io import atomic_write_json, load_tensors
 from metasnn.plasticity.hp import HPConfig, prepare_inputs
 from metasnn.plasticity.training import build_network
 from pipeline.cli import main
-from pipeline.wu22_train import _data_source, add_data_arguments, load_digits
+from pipeline.wu22_train import add_data_arguments, load_digits
 
 
 def add_arguments(p) -> None:  # noqa: ANN001
@@ -46,7 +47,7 @@ def load_model(path: Path):  # noqa: ANN201
 def run(args, ctx):  # noqa: ANN001
     torch.set_num_threads(1)
     ctx.seeds = [args.seed]
-    ctx.data_source = _data_source(args.data)
+    ctx.use_sources([load_manifest(args.data).data_source])
     models = dict(load_model(p) for p in args.models)
     frames, labels = load_digits(args, "test", args.test_per_class)
     result = robustness_sweep(models, frames, labels, lambda f: prepare_inputs(f, args.pool),

@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 
 from metasnn.data import load_single_digits
+from metasnn.data.layout import load_manifest
+from metasnn.data.sources import describe
 from metasnn.evaluation.cost import measure_cost
 from metasnn.hardware.rates import write_rates
 from metasnn.io import atomic_write_json, atomic_write_text, save_tensors
@@ -89,7 +91,7 @@ def run(args, ctx):  # noqa: ANN001
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     ctx.seeds = [args.seed]
-    ctx.data_source = _data_source(args.data)
+    sources = ctx.use_sources([load_manifest(args.data).data_source])
     frames_train, y_train = load_digits(args, "train", args.train_per_class)
     frames_test, y_test = load_digits(args, "test", args.test_per_class)
     x_train, x_test = prepare_inputs(frames_train, args.pool), prepare_inputs(frames_test, args.pool)
@@ -118,17 +120,10 @@ def run(args, ctx):  # noqa: ANN001
                   "hp_config": config.to_dict()}, args.model)
     write_rates(args.rates, model=f"wu22_{args.method}_mlp", mode=RATES_MODE[args.method], timesteps=args.timesteps,
                 layers=layers, note=f"measured on {x_test.shape[1]} test samples after training ({args.method}, "
-                                     f"seed {args.seed}, {ctx.data_source} data, {ctx.scale} scale)")
+                                     f"seed {args.seed}, {describe(sources.values())}, {ctx.scale} scale)")
     ctx.write_provenance(args.provenance.parent, hp_config=config.to_dict(), train_config=train_cfg.to_dict(),
                          reset_policy=config.reset, hp_training=args.hp_training if args.method == "hp" else None)
     ctx.log.info("%s seed %d: test accuracy %.3f", args.method, args.seed, result.final["test_acc"])
-
-
-def _data_source(fetched: Path) -> str:
-    """The fetched dataset's source (synthetic / download / local) from its manifest."""
-    from metasnn.data.layout import load_manifest
-
-    return str(getattr(load_manifest(fetched), "source", "unknown"))
 
 
 if __name__ == "__main__":

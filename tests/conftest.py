@@ -72,7 +72,7 @@ def tiny_double_nmnist(tmp: Path) -> Path:
     """A tiny synthetic Double N-MNIST (3 train / 2 test recordings per digit, 10 ms bins) under ``tmp``."""
     from pipeline import build_metadataset, fetch_data
 
-    assert run_stage(fetch_data, "fetch_data", ["--raw", "nmnist", "--nmnist-train-per-class", "3",
+    assert run_stage(fetch_data, "fetch_data", ["--raw", "nmnist", "--source", "synthetic", "--nmnist-train-per-class", "3",
                                                 "--nmnist-test-per-class", "2", "--out", str(tmp / "fetched/nmnist")],
                      tmp) == 0
     assert run_stage(build_metadataset, "build_metadataset",

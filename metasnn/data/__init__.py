@@ -1,6 +1,6 @@
 """Event data: raw readers, sensor emulator, download, Double meta-datasets, episodes, corruptions.
 
-Public interface (see ``/work/shared/specs/data.md`` and ``metasnn/data/EMULATION.md``)::
+Public interface (data formats and sources: ``datasets/README.md``, ``metasnn/data/EMULATION.md`` and the README)::
 
     from metasnn.data import load_metadataset, EpisodeSpec, EpisodeSampler, Episode
     ds = load_metadataset("data/meta/double_nmnist")
@@ -8,16 +8,33 @@ Public interface (see ``/work/shared/specs/data.md`` and ``metasnn/data/EMULATIO
     ep = sampler.episode(0)   # ep.support_x float32 [T, 5, 2, 32, 16], ep.support_y int64 [5], ...
 """
 
-from metasnn.data.episodes import Episode, EpisodeSampler, EpisodeSpec
-from metasnn.data.events import ASL_LETTERS, EVENT_DTYPE
-from metasnn.data.formats import read_asldvs_mat, read_nmnist_bin, write_asldvs_mat, write_nmnist_bin
-from metasnn.data.metadataset import BuildOptions, MetaDataset, build_metadataset, load_metadataset
-from metasnn.data.single_digits import load_single_digits
+from importlib import import_module
+from typing import Any
+
+# Exports are imported on first use, so importing a light submodule (``metasnn.data.sources``,
+# ``metasnn.data.layout``) does not import torch.
+_EXPORTS = {
+    "Episode": "episodes", "EpisodeSampler": "episodes", "EpisodeSpec": "episodes",
+    "ASL_LETTERS": "events", "EVENT_DTYPE": "events",
+    "read_asldvs_mat": "formats", "read_nmnist_bin": "formats", "write_asldvs_mat": "formats", "write_nmnist_bin": "formats",
+    "BuildOptions": "metadataset", "MetaDataset": "metadataset", "build_metadataset": "metadataset",
+    "load_metadataset": "metadataset",
+    "load_single_digits": "single_digits",
+    "DataSource": "sources",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f"metasnn.data.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'metasnn.data' has no attribute {name!r}")
+
 
 __all__ = [
     "ASL_LETTERS",
     "EVENT_DTYPE",
     "BuildOptions",
+    "DataSource",
     "Episode",
     "EpisodeSampler",
     "EpisodeSpec",

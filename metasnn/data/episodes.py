@@ -3,10 +3,14 @@
 Episode ``i`` of a sampler is a pure function of ``(seed, split, i)``: its generator is
 ``numpy.random.default_rng(SeedSequence([seed, crc32(split), i]))``. Classes are drawn without
 replacement from the split; the order they are drawn in is the label permutation of the task
-(label ``k`` = the ``k``-th drawn class). Each class contributes ``shots + queries`` distinct
-samples (while its pools allow), the first ``shots`` to the support set. Tensors are
-time-major float32 counts ``[T, B, 2, H, W]``; support and query sets are class-major
-(``y = [0]*shots + [1]*shots + ...``).
+(label ``k`` = the ``k``-th drawn class). Each class contributes ``shots + queries`` samples
+(:meth:`MetaDataset.sample_pairs`), the first ``shots`` to the support set: distinct (left, right)
+recording pairs while the class has at least ``shots + queries`` of them. When its pool forces reuse
+(paper sampling), the support pairs still never recur among the queries as long as the class has
+more than ``shots`` pairs, and the queries cycle evenly through the remaining pairs; every episode
+reports the reused samples (``Episode.reused_pairs``, ``reused_classes``,
+``support_query_overlap``) — nothing is reused silently. Tensors are time-major float32 counts
+``[T, B, 2, H, W]``; support and query sets are class-major (``y = [0]*shots + [1]*shots + ...``).
 
 The sampler builds nothing per episode beyond the tensors themselves (one scatter each), and is
 usable as a map-style dataset (``sampler[i]``, ``len`` when finite) or an iterator.
@@ -14,6 +18,7 @@ usable as a map-style dataset (``sampler[i]``, ``len`` when finite) or an iterat
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,10 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from metasnn.data.metadataset import MetaDataset
+from metasnn.data.metadataset import MetaDataset, reused_count
 from metasnn.errors import ConfigError
 
-__all__ = ["EpisodeSpec", "Episode", "EpisodeSampler", "episode_rng"]
+__all__ = ["EpisodeSpec", "Episode", "EpisodePairs", "EpisodeSampler", "episode_rng"]
 
 
 @dataclass(frozen=True)
@@ -50,11 +55,28 @@ class Episode:
     query_y: torch.Tensor  # int64 [ways*queries]
     classes: tuple[str, ...]  # class label of task label k
     index: int
+    reused_pairs: int = 0  # samples whose (left, right) pair repeats an earlier sample of the same class in this task
+    reused_classes: tuple[str, ...] = ()  # classes with reused pairs in this task
+    support_query_overlap: int = 0  # query samples whose pair is also a support sample of their class
 
     def to(self, device: torch.device | str) -> Episode:
         """A copy with the tensors on ``device``."""
-        return Episode(self.support_x.to(device), self.support_y.to(device), self.query_x.to(device),
-                       self.query_y.to(device), self.classes, self.index)
+        return dataclasses.replace(self, support_x=self.support_x.to(device), support_y=self.support_y.to(device),
+                                   query_x=self.query_x.to(device), query_y=self.query_y.to(device))
+
+
+@dataclass(frozen=True)
+class EpisodePairs:
+    """The recording ids of one task, without frames (:meth:`EpisodeSampler.episode_pairs`)."""
+
+    support: np.ndarray  # int64 [ways*shots, 2] (left, right) recording ids, class-major
+    query: np.ndarray  # int64 [ways*queries, 2]
+    classes: tuple[str, ...]
+    index: int
+    reused_pairs: int = 0
+    reused_classes: tuple[str, ...] = ()
+    support_query_overlap: int = 0
+    reused_by_class: tuple[int, ...] = ()  # reused samples of task label k
 
 
 def episode_rng(seed: int, split: str, index: int) -> np.random.Generator:
@@ -89,26 +111,51 @@ class EpisodeSampler:
                 f"{len(self._classes)}"
             )
 
-    def episode(self, index: int) -> Episode:
-        """Episode ``index`` (the same for the same ``(seed, split, index)``)."""
+    def episode_pairs(self, index: int) -> EpisodePairs:
+        """The classes and recording-id pairs of episode ``index``, with its reuse counts (no frames)."""
         spec = self.spec
         rng = episode_rng(self.seed, self.split, index)
         chosen = rng.choice(len(self._classes), size=spec.ways, replace=False)
         per_class = spec.shots + spec.queries
+        classes = tuple(self._classes[int(k)] for k in chosen)
         support: list[np.ndarray] = []
         query: list[np.ndarray] = []
-        for k in chosen:
-            pairs = self.dataset.sample_pairs(self.split, self._classes[int(k)], per_class, rng)
+        reused: list[int] = []
+        overlap = 0
+        for label in classes:
+            pairs = self.dataset.sample_pairs(self.split, label, per_class, rng, shots=spec.shots)
             support.append(pairs[: spec.shots])
             query.append(pairs[spec.shots :])
+            reused.append(reused_count(pairs))
+            if reused[-1] and spec.shots and spec.queries:
+                shot_keys = {(int(a), int(b)) for a, b in pairs[: spec.shots]}
+                overlap += sum((int(a), int(b)) in shot_keys for a, b in pairs[spec.shots :])
+        return EpisodePairs(
+            support=np.concatenate(support).reshape(-1, 2),
+            query=np.concatenate(query).reshape(-1, 2),
+            classes=classes,
+            index=int(index),
+            reused_pairs=sum(reused),
+            reused_classes=tuple(c for c, r in zip(classes, reused, strict=True) if r),
+            support_query_overlap=overlap,
+            reused_by_class=tuple(reused),
+        )
+
+    def episode(self, index: int) -> Episode:
+        """Episode ``index`` (the same for the same ``(seed, split, index)``)."""
+        spec = self.spec
+        ids = self.episode_pairs(index)
         labels = np.arange(spec.ways, dtype=np.int64)
         return Episode(
-            support_x=self.dataset.compose(np.concatenate(support)),
+            support_x=self.dataset.compose(ids.support),
             support_y=torch.from_numpy(np.repeat(labels, spec.shots)),
-            query_x=self.dataset.compose(np.concatenate(query)),
+            query_x=self.dataset.compose(ids.query),
             query_y=torch.from_numpy(np.repeat(labels, spec.queries)),
-            classes=tuple(self._classes[int(k)] for k in chosen),
-            index=int(index),
+            classes=ids.classes,
+            index=ids.index,
+            reused_pairs=ids.reused_pairs,
+            reused_classes=ids.reused_classes,
+            support_query_overlap=ids.support_query_overlap,
         )
 
     def __getitem__(self, index: int) -> Episode:

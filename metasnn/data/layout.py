@@ -25,6 +25,7 @@ import numpy as np
 
 from metasnn.data.events import ASL_LETTERS
 from metasnn.data.formats import read_asldvs_mat, read_nmnist_bin
+from metasnn.data.sources import DataSource, sources_from_record
 from metasnn.errors import DataError
 
 __all__ = [
@@ -184,6 +185,7 @@ class Manifest:
     root: Path
     files: dict[str, dict[str, list[str]]]
     skipped_count: int
+    data_source: DataSource
 
     def path(self, rel: str) -> Path:
         return self.root / rel
@@ -208,8 +210,9 @@ def load_manifest(fetched_dir: str | os.PathLike) -> Manifest:
             root=root if root.is_absolute() else fetched_dir / root,
             files=data["files"],
             skipped_count=int(data.get("skipped_count", 0)),
+            data_source=sources_from_record(data)[data["dataset"]],
         )
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, DataError) as exc:
         raise DataError(f"{path}: not a valid manifest ({type(exc).__name__}: {exc}); rerun pipeline.fetch_data") from exc
     if manifest.dataset not in RAW_DATASETS:
         raise DataError(f"{path}: unknown dataset {manifest.dataset!r}")

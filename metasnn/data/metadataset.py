@@ -10,6 +10,9 @@ What is stored (``data/meta/<name>/``):
   per-recording counts of all 70 000 N-MNIST recordings are ~0.5 GB.
 * ``index.json`` — name, frame parameters, class splits, recording pools per raw class,
   which pool each meta-split draws from, sampling mode, source files.
+* ``pool_stats.json`` / ``pool_stats.md`` — written by the build stage (``metasnn.data.pools``):
+  recordings per raw class and distinct pairs per class in each meta-split's pool, and measured
+  pair reuse in the episodes of given task sizes.
 
 Pair frames ``[T, 2, 2X, Y]`` (two recordings side by side along x, time-aligned) are composed
 by :meth:`MetaDataset.compose` with one scatter into a zeroed float32 buffer.
@@ -19,12 +22,47 @@ Sampling modes (``index.json: sampling``):
 * ``paper`` — both recordings of a sample drawn at random from their class pools, distinct
   (left, right) combinations within one draw while the pools allow it; meta-train pools
   disjoint from meta-val/test pools (N-MNIST: Train vs Test recordings; ASL-DVS: each letter's
-  recordings split ``asl_train_fraction`` / rest, in file order).
+  recordings split ``asl_train_fraction`` / rest, in file order). When a class has fewer pairs
+  than a task needs (``shots + queries``), reuse is forced; it is then made explicit and minimal
+  (see "Pair reuse" below).
 * ``code`` — the released sn22 code: each class has ``code_samples_per_class`` (1000) samples;
   sample ``k`` pairs left recording ``(k // n_right) % n_left`` with right recording
   ``k % n_right`` of the pools (so the left recording is almost constant within a class);
   ASL-DVS uses the first ``code_asl_recordings`` (399) recordings of each letter for every
   meta-split.
+
+Double N-MNIST draws meta-train samples from the N-MNIST Train recordings and meta-val and
+meta-test samples from the Test recordings, in both sampling modes (``index.json: split_pool``
+``{"train": "train", "val": "test", "test": "test"}``).
+
+Pair reuse. A sample of class ``"LR"`` is a (left, right) recording pair; the class can draw
+``n_L * n_R`` distinct pairs (:meth:`MetaDataset.pair_count`; code mode: at most
+``code_samples_per_class``). In paper mode a task's ``shots + queries`` samples of a class are
+distinct pairs whenever the class has that many (the RNG stream of this case is the one the
+sampler always had). Otherwise (:func:`forced_pair_keys`): the support pairs are distinct and
+never recur among the queries as long as the class has more than ``shots`` pairs, and the queries
+cycle through a permutation of the remaining pairs, so each is used equally often (±1); the parent
+generator advances exactly as before, so the other classes of the task keep their pairs. Every
+:class:`~metasnn.data.episodes.Episode` reports its reused samples (``reused_pairs``,
+``reused_classes``, ``support_query_overlap``). Code mode is unchanged: it draws distinct sample
+keys, and its pairs can repeat by chance (counted, not prevented). Distinct pairs are not distinct
+recordings: the 11 samples of a 1-shot 10-query task of class 58 (Test: 7 recordings of digit 5,
+2 of digit 8) use each of the two 8s 4 to 7 times, and support and queries share recordings.
+
+Shipped real data (``datasets/N-MNIST``, 900 recordings; built with 5 ms bins and a 100 ms window,
+paper sampling; ``pool_stats.md`` of the build):
+
+* Recordings per digit 0-9 — meta-train pool (Train): 79 98 81 73 81 72 73 86 73 84 (800);
+  meta-val and meta-test pool (Test): 8 14 8 11 14 7 10 15 2 11 (100).
+* Distinct pairs per class (min / median / max): meta-train 5256 / 6278 / 9604; meta-val
+  14 / 120 / 210 (smallest: 58 with 14, 48 with 28); meta-test 16 / 94 / 210 (smallest: 80 with 16,
+  68 and 86 with 20, 83 with 22, 78 with 30). Class 88 (4 pairs) is a meta-train class.
+* 5-way 1-shot 10-query (11 samples per class): no class of any split forces reuse; over episodes
+  0-599 of seed 1234 no sample is a reused pair in paper mode. Reuse is forced at 5-shot 10-query
+  for meta-val class 58, and at 20-shot 5-query for meta-val 58 and meta-test 68, 80, 83, 86 (where
+  68, 80, 86 and 58 have no more pairs than shots, so support pairs must recur among the queries).
+* Code mode at 5-way 1-shot 10-query, same episodes: 2120 of 33 000 meta-val samples and 2803 of
+  33 000 meta-test samples are reused pairs (433 and 558 query samples repeat a support pair).
 """
 
 from __future__ import annotations
@@ -42,11 +80,13 @@ import torch
 
 from metasnn.data.frames import ASLDVS_LETTER_FRAMES, NMNIST_DIGIT_FRAMES, FrameSpec, bin_events, frame_spec
 from metasnn.data.layout import Manifest, read_recording
+from metasnn.data.sources import DataSource, describe, sources_from_record
 from metasnn.data.splits import META_DATASETS, SPLITS, class_parts, class_splits
 from metasnn.errors import ConfigError, DataError
 from metasnn.io import atomic_write_json
 
-__all__ = ["RAW_OF", "SAMPLING_MODES", "BuildOptions", "build_metadataset", "MetaDataset", "load_metadataset"]
+__all__ = ["RAW_OF", "SAMPLING_MODES", "BuildOptions", "build_metadataset", "MetaDataset", "load_metadataset",
+           "forced_pair_keys", "reused_count"]
 
 RAW_OF = {"double_nmnist": "nmnist", "double_asldvs": "asldvs"}
 SAMPLING_MODES = ("paper", "code")
@@ -188,6 +228,7 @@ def build_metadataset(
         "name": name,
         "raw_dataset": RAW_OF[name],
         "data_source": manifest.source,
+        "data_sources": {manifest.dataset: manifest.data_source.to_dict()},
         "raw_root": str(manifest.root) if manifest.root.is_absolute() and manifest.source != "synthetic" else "<synthetic>",
         "sampling": opts.sampling,
         "time_bin_ms": opts.time_bin_ms,
@@ -261,7 +302,9 @@ class MetaDataset:
         self.sampling: str = self.index["sampling"]
         self.time_bin_ms: float = float(self.index["time_bin_ms"])
         self.window_ms: float = float(self.index["window_ms"])
-        self.data_source: str = self.index.get("data_source", "unknown")
+        self.data_sources: dict[str, DataSource] = sources_from_record(self.index)
+        if not self.data_sources:
+            raise DataError(f"{path}: built before data sources were recorded (no data_sources in index.json); rebuild it")
         _, half_x, half_y = self.index["half_frame"]
         self._half_cells = half_x * half_y
         self._frame_cells = int(np.prod(self.frame_shape))
@@ -292,21 +335,49 @@ class MetaDataset:
         return self.index["sources"][int(recording_id)]
 
     # -- sampling -----------------------------------------------------------------------------
-    def sample_pairs(self, split: str, class_label: str, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` (left, right) recording-id pairs of one double class, per the sampling mode: int64 [n, 2]."""
+    def class_pools(self, split: str, class_label: str) -> tuple[np.ndarray, np.ndarray]:
+        """Recording ids of the left and right raw class of a double class in a meta-split."""
         self._check_split(split)
         try:
             left_class, right_class = self._parts[split][class_label]
         except KeyError:
             raise ConfigError(f"class {class_label!r} is not in the {split!r} split of {self.name}") from None
-        left, right = self.pool(split, left_class), self.pool(split, right_class)
+        return self.pool(split, left_class), self.pool(split, right_class)
+
+    def pair_count(self, split: str, class_label: str) -> int:
+        """Distinct (left, right) recording pairs one double class can draw in a meta-split.
+
+        ``paper``: ``n_left * n_right``; ``code``: ``min(n_left * n_right, code_samples_per_class)``
+        (sample keys ``0..K-1`` map onto ``n_left * n_right`` combinations, injectively below it).
+        """
+        left, right = self.class_pools(split, class_label)
+        total = int(left.size * right.size)
+        if self.sampling == "code":
+            return min(total, int(self.index["code_samples_per_class"]))
+        return total
+
+    def sample_pairs(self, split: str, class_label: str, n: int, rng: np.random.Generator, shots: int = 0) -> np.ndarray:
+        """``n`` (left, right) recording-id pairs of one double class, per the sampling mode: int64 [n, 2].
+
+        ``paper``: distinct combinations while ``n <= pair_count`` (one ``rng.choice`` without
+        replacement). When the pool forces reuse (``n > pair_count``), the first ``shots`` rows — a
+        task's support set — are distinct and never recur among the other ``n - shots`` rows as long
+        as the class has more than ``shots`` pairs; the other rows cycle through a permutation of
+        the remaining combinations, so every combination is used ``floor`` or ``ceil`` as often
+        (never random with replacement). See :func:`forced_pair_keys`. ``code``: the released
+        code's sampling, unchanged (``shots`` is ignored).
+        """
+        left, right = self.class_pools(split, class_label)
         n_left, n_right = left.size, right.size
         if self.sampling == "code":
             total = int(self.index["code_samples_per_class"])
             keys = rng.choice(total, size=n, replace=n > total)
             return np.stack([left[(keys // n_right) % n_left], right[keys % n_right]], axis=1)
         total = n_left * n_right
-        keys = rng.choice(total, size=n, replace=n > total)
+        if n <= total:
+            keys = rng.choice(total, size=n, replace=False)
+        else:
+            keys = forced_pair_keys(total, n, shots, rng)
         return np.stack([left[keys // n_right], right[keys % n_right]], axis=1)
 
     def compose(self, pairs: np.ndarray) -> torch.Tensor:
@@ -337,7 +408,29 @@ class MetaDataset:
     def __repr__(self) -> str:
         sizes = {s: len(self.index["splits"][s]) for s in SPLITS}
         return (f"MetaDataset({self.name!r}, T={self.num_steps}, frame={self.frame_shape}, sampling={self.sampling!r}, "
-                f"classes={sizes}, recordings={self._offsets.size - 1}, source={self.data_source!r})")
+                f"classes={sizes}, recordings={self._offsets.size - 1}, source={describe(self.data_sources.values())!r})")
+
+
+def forced_pair_keys(total: int, n: int, shots: int, rng: np.random.Generator) -> np.ndarray:
+    """``n > total`` combination keys of one class when its pool forces reuse (paper sampling).
+
+    The parent generator advances exactly as it did before reuse was spread (one
+    ``rng.choice(total, n, replace=True)``), so the other classes of an episode keep their pairs;
+    that draw seeds the permutation ``order`` of the ``total`` combinations. Keys: ``order[:shots]``
+    (the support set), then ``order[shots:]`` cycled to ``n - shots`` rows (no support pair among
+    them). When ``shots >= total`` the support set itself must repeat: all ``n`` rows cycle ``order``.
+    """
+    draw = rng.choice(total, size=n, replace=True)
+    order = np.random.default_rng(np.random.SeedSequence([int(total), int(n), *draw.tolist()])).permutation(total)
+    if 0 < shots < total:
+        return np.concatenate([order[:shots], np.resize(order[shots:], n - shots)])
+    return np.resize(order, n)
+
+
+def reused_count(pairs: np.ndarray) -> int:
+    """Rows of ``pairs`` (int [n, 2]) that repeat an earlier row: ``n`` minus the distinct pairs."""
+    pairs = np.asarray(pairs).reshape(-1, 2)
+    return int(pairs.shape[0] - np.unique(pairs, axis=0).shape[0]) if pairs.size else 0
 
 
 def load_metadataset(path: str | os.PathLike) -> MetaDataset:

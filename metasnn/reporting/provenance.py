@@ -1,4 +1,13 @@
-"""Provenance records written beside every stage output (``provenance.json``)."""
+"""Provenance records written beside every stage output (``provenance.json``).
+
+A record has two parts. The stable part — stage, command, configuration and its hash, scale, the
+data source per raw dataset, seeds, Python and package versions, device kind — goes into
+``provenance.json`` inside the output, which DVC hashes: identical runs give identical outputs, so
+Snakemake and DVC agree on what is up to date. The volatile part (:data:`VOLATILE_KEYS`: git sha and
+dirty flag, host platform and CPUs, GPU name, wall time) goes into a sidecar beside the stage's log
+(``logs/<stage>/<job>.run.json``, never a pipeline output); the stable record names it
+(``run_record``) and :func:`read_provenance` merges the two back.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from metasnn.data.sources import DataSource, describe, merge_sources, sources_from_record
 from metasnn.io import atomic_write_json
 
 PACKAGES = ("metasnn", "torch", "spikingjelly", "tonic", "numpy", "scipy", "pandas", "snakemake", "dvc")
@@ -77,7 +87,7 @@ def build_provenance(
     command: Sequence[str],
     config: Mapping[str, Any],
     scale: str | None,
-    data_source: str | None,
+    data_sources: Mapping[str, DataSource] | None = None,
     seeds: Sequence[int] = (),
     device: str = "cpu",
     wall_time_s: float,
@@ -89,7 +99,8 @@ def build_provenance(
         "config": dict(config),
         "config_hash": config_hash(config),
         "scale": scale,
-        "data_source": data_source,
+        "data_source": describe((data_sources or {}).values()) if data_sources else None,
+        "data_sources": {k: v.to_dict() for k, v in sorted((data_sources or {}).items())},
         "seeds": list(seeds),
         **git_state(),
         "python": sys.version.split()[0],
@@ -103,12 +114,45 @@ def build_provenance(
     return record
 
 
-def write_provenance(directory: str | Path, record: Mapping[str, Any]) -> Path:
-    return atomic_write_json(Path(directory) / "provenance.json", dict(record))
+#: Facts that differ between identical runs; kept out of the outputs DVC hashes.
+VOLATILE_KEYS = ("git_sha", "git_dirty", "platform", "machine", "cpu_count", "gpu", "wall_time_s")
+
+
+def write_provenance(directory: str | Path, record: Mapping[str, Any], sidecar: str | Path | None = None) -> Path:
+    """Write ``<directory>/provenance.json`` (stable facts) and, when given, the volatile ``sidecar``.
+
+    Without a sidecar the volatile facts are dropped, never written into the output.
+    """
+    stable = {k: v for k, v in record.items() if k not in VOLATILE_KEYS}
+    if sidecar is not None:
+        sidecar = Path(sidecar)
+        stable["run_record"] = sidecar.as_posix()
+        atomic_write_json(sidecar, {k: record[k] for k in VOLATILE_KEYS if k in record})
+    return atomic_write_json(Path(directory) / "provenance.json", stable)
 
 
 def read_provenance(directory: str | Path) -> dict[str, Any] | None:
-    path = Path(directory) / "provenance.json"
+    """The provenance record of a stage output (a directory holding ``provenance.json``, or the file)."""
+    path = Path(directory)
+    if path.is_dir() or path.name != "provenance.json":
+        path = (path if path.is_dir() else path.parent) / "provenance.json"
     if not path.is_file():
         return None
-    return json.loads(path.read_text())
+    record = json.loads(path.read_text())
+    sidecar = Path(record["run_record"]) if record.get("run_record") else None
+    if sidecar is not None and sidecar.is_file():
+        try:
+            record.update({k: v for k, v in json.loads(sidecar.read_text()).items() if k in VOLATILE_KEYS})
+        except ValueError:  # a sidecar cut short by a kill: the stable record still stands
+            pass
+    return record
+
+
+def input_sources(paths: Sequence[str | Path], where: str = "inputs") -> dict[str, DataSource]:
+    """The data sources that fed a stage's inputs, read from their provenance records, one per raw dataset.
+
+    ``paths``: input files or directories; each one's ``provenance.json`` (beside a file, inside a directory)
+    is read. Two inputs fed by different sources of the same raw dataset are an error.
+    """
+    groups = [sources_from_record(read_provenance(p)) for p in paths]
+    return merge_sources(*groups, where=where)

@@ -5,7 +5,11 @@ Every comparison table has the key columns of its target (``paper/targets.yaml``
 n_tasks, scale, data_source, comparable, agrees, note`` and any extra columns the caller adds
 (e.g. cost columns). A target row without a measurement says ``not run yet``; a measurement
 without a target has an empty paper value. Rows are comparable to the paper only at the ``paper``
-scale on real data; otherwise the note says why not.
+scale on the full real dataset; otherwise the note says why not.
+
+Each row's ``data_source`` names what fed *that row*: the sources of the datasets in its key
+(columns ``dataset``, ``train_dataset``, ``test_dataset``), or those the measurement names
+(``Measurement.datasets``), or else every source the table was given.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from metasnn.data.sources import DataSource, comparability, describe, raw_of
+from metasnn.errors import ConfigError
 from metasnn.evaluation.statistics import ci95_mean, summarize
 from metasnn.io import atomic_write_text
 from metasnn.reporting.targets import TableTarget, load_targets
 
 NOT_RUN = "not run yet"
-REAL_SOURCES = ("download", "local")  # data.source values that mean real recordings
+DATASET_COLUMNS = ("dataset", "train_dataset", "test_dataset")  # key columns that name the data a row used
 BASE_COLUMNS = [
     "paper_value", "paper_pm", "reproduced_mean", "reproduced_std", "ci95_low", "ci95_high", "ci_over",
     "n_seeds", "n_tasks", "scale", "data_source", "comparable", "agrees", "note",
@@ -45,21 +51,27 @@ class Measurement:
     extra: Mapping[str, Any] = field(default_factory=dict)
     note: str = ""
     volatile: bool = False
+    datasets: Sequence[str] = ()  # raw / meta-dataset names that fed the row, when its key does not say
 
 
-def comparability(scale: str, data_source: str) -> tuple[bool, str]:
-    reasons = []
-    if data_source not in REAL_SOURCES:
-        reasons.append(f"{data_source} data")
-    if scale != "paper":
-        reasons.append(f"{scale} scale")
-    if reasons:
-        return False, "not comparable to the paper: " + " and ".join(reasons)
-    return True, ""
+def row_sources(key: Mapping[str, Any], sources: Mapping[str, DataSource], datasets: Sequence[str] = ()) -> list[DataSource]:
+    """The sources that fed a row: those of ``datasets``, else of the dataset key columns, else all of ``sources``."""
+    names = list(datasets) or [str(key[c]) for c in DATASET_COLUMNS if c in key and key[c] not in (None, "")]
+    if not names:
+        return list(sources.values())
+    out = []
+    for name in names:
+        try:
+            raw = raw_of(name)
+        except ConfigError:  # a key value that is not a dataset name
+            continue
+        if raw in sources and sources[raw] not in out:
+            out.append(sources[raw])
+    return out
 
 
 def build_rows(
-    target: TableTarget, measurements: Sequence[Measurement], *, scale: str, data_source: str
+    target: TableTarget, measurements: Sequence[Measurement], *, scale: str, sources: Mapping[str, DataSource]
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """Merge measurements with the target rows; return (columns, rows) in a deterministic order."""
     key_cols = list(target.key)
@@ -71,7 +83,6 @@ def build_rows(
         for c in m.extra:
             if c not in extra_cols:
                 extra_cols.append(c)
-    comparable, why = comparability(scale, data_source)
     rows: list[dict[str, Any]] = []
     seen: set[tuple[str, ...]] = set()
     for m in measurements:
@@ -86,6 +97,8 @@ def build_rows(
         else:
             lo, hi, ci_over, n_tasks = s.ci95_low, s.ci95_high, ("seeds" if s.n > 1 else ""), None
         tr = target.lookup(m.key)
+        fed_by = row_sources(m.key, sources, m.datasets)
+        comparable, why = comparability(scale, fed_by)
         row = {c: str(m.key[c]) for c in key_cols}
         agrees: Any = ""
         if tr is not None and target.rule == "within_pm_or_ci" and comparable and math.isfinite(s.mean):
@@ -96,7 +109,7 @@ def build_rows(
         row.update({
             "paper_value": tr.value if tr else None, "paper_pm": tr.pm if tr else None,
             "reproduced_mean": s.mean, "reproduced_std": s.std, "ci95_low": lo, "ci95_high": hi,
-            "ci_over": ci_over, "n_seeds": s.n, "n_tasks": n_tasks, "scale": scale, "data_source": data_source,
+            "ci_over": ci_over, "n_seeds": s.n, "n_tasks": n_tasks, "scale": scale, "data_source": describe(fed_by),
             "comparable": comparable, "agrees": agrees, "note": "; ".join(notes),
         })
         row.update({c: m.extra.get(c) for c in extra_cols})
@@ -108,7 +121,8 @@ def build_rows(
             continue
         row = {c: tr.key[c] for c in key_cols}
         row.update({c: None for c in BASE_COLUMNS})
-        row.update({"paper_value": tr.value, "paper_pm": tr.pm, "scale": scale, "data_source": data_source,
+        row.update({"paper_value": tr.value, "paper_pm": tr.pm, "scale": scale,
+                    "data_source": describe(row_sources(tr.key, sources)),
                     "comparable": "", "agrees": "", "note": NOT_RUN})
         row.update({c: None for c in extra_cols})
         rows.append(row)
@@ -163,14 +177,14 @@ def write_comparison_table(
     measurements: Sequence[Measurement],
     *,
     scale: str,
-    data_source: str,
+    sources: Mapping[str, DataSource],
     out_dir: str | Path,
     caption: str = "",
     notes: Sequence[str] = (),
 ) -> tuple[Path, Path]:
     """Write ``<out_dir>/<table_id>.csv`` and ``.md`` atomically; return both paths."""
     target = load_targets().table(table_id)
-    columns, rows = build_rows(target, measurements, scale=scale, data_source=data_source)
+    columns, rows = build_rows(target, measurements, scale=scale, sources=sources)
     out_dir = Path(out_dir)
     stable = [r for r in rows if not r.get("_volatile")]
     csv_path = atomic_write_text(out_dir / f"{table_id}.csv", render_csv(columns, stable))

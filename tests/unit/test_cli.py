@@ -2,8 +2,10 @@ import json
 import subprocess
 import sys
 
+from metasnn.data.sources import DataSource
 from metasnn.errors import DataError
 from metasnn.io import atomic_directory
+from metasnn.reporting.provenance import VOLATILE_KEYS, read_provenance
 from pipeline.cli import stage_main
 from tests.conftest import ROOT
 
@@ -15,7 +17,7 @@ def _add(p):
 
 def _run(args, ctx):
     ctx.seeds = [3]
-    ctx.data_source = "synthetic"
+    ctx.use_sources([DataSource("nmnist", "shipped", 900), DataSource("asldvs", "synthetic", 480)])
     with atomic_directory(args.out) as tmp:
         (tmp / "result.txt").write_text("ok")
         if args.fail == "user":
@@ -38,13 +40,31 @@ def test_provenance_records_how_the_output_was_made(tmp_path):
     out = tmp_path / "out"
     rc = stage_main("demo", "demo", _add, _run, ["--out", str(out), "--scale", "smoke", "--log", str(tmp_path / "l.log")])
     assert rc == 0
-    prov = json.loads((out / "provenance.json").read_text())
-    for key in ("git_sha", "git_dirty", "command", "config_hash", "scale", "data_source", "packages", "device",
-                "seeds", "wall_time_s"):
+    prov = read_provenance(out)
+    for key in ("git_sha", "git_dirty", "command", "config_hash", "scale", "data_source", "data_sources", "packages",
+                "device", "seeds", "wall_time_s"):
         assert key in prov, key
-    assert prov["scale"] == "smoke" and prov["seeds"] == [3] and prov["data_source"] == "synthetic"
+    assert prov["scale"] == "smoke" and prov["seeds"] == [3]
+    assert prov["data_source"] == "emulated ASL-DVS + real N-MNIST (subset, 900 recordings)"
+    assert prov["data_sources"]["nmnist"]["label"] == "real N-MNIST (subset, 900 recordings)"
     assert prov["command"].startswith("python -m pipeline.demo --out")
     assert prov["packages"]["torch"].startswith("2.13.0")
+
+
+def test_volatile_facts_stay_out_of_the_hashed_output(tmp_path):
+    """Two identical runs leave byte-identical outputs (what DVC hashes); wall time and git state go beside the log."""
+    import shutil
+
+    outputs, out = [], tmp_path / "out"
+    for _ in range(2):
+        shutil.rmtree(out, ignore_errors=True)
+        assert stage_main("demo", "demo", _add, _run, ["--out", str(out), "--log", str(tmp_path / "l.log")]) == 0
+        outputs.append((out / "provenance.json").read_bytes())
+    assert outputs[0] == outputs[1]
+    stable = json.loads(outputs[0])
+    assert not set(VOLATILE_KEYS) & set(stable)
+    sidecar = json.loads((tmp_path / "l.run.json").read_text())
+    assert stable["run_record"] == str(tmp_path / "l.run.json") and "wall_time_s" in sidecar and "git_sha" in sidecar
 
 
 def test_every_stage_module_has_help():
