@@ -6,14 +6,16 @@
 import sys
 
 from metasnn.errors import ConfigError
-from pipeline.config import validate_config
+from pipeline.config import validate_workflow_config
 from pipeline.stages import instances
 
 configfile: "params.yaml"
 report: "pipeline/report/workflow.rst"
 
 try:
-    validate_config(config, source="config (params.yaml + --configfile deltas)")
+    # params.yaml and every --configfile delta are read again (duplicate keys are errors), then the
+    # merged config is validated; errors name the file that set the key.
+    validate_workflow_config(config, ["params.yaml", *map(str, workflow.overwrite_configfiles or ())])
 except ConfigError as _err:
     sys.stderr.write(f"error: {_err}\n")
     sys.exit(2)

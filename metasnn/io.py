@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ __all__ = [
     "save_tensors",
     "load_tensors",
     "canonical_json",
+    "remove_stale_temporaries",
 ]
 
 
@@ -50,6 +52,40 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _temporary_pattern(path: Path, suffixes: tuple[str, ...]) -> re.Pattern[str]:
+    """Names ``tempfile.mkstemp/mkdtemp(prefix=f".{name}.", suffix=...)`` gives for ``path`` in this module."""
+    return re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]+(?:{'|'.join(map(re.escape, suffixes))})")
+
+
+def remove_stale_temporaries(path: str | os.PathLike, directories: bool = False) -> list[Path]:
+    """Remove what interrupted atomic writes of ``path`` left beside it; return the removed paths.
+
+    A killed :func:`atomic_write_bytes` leaves ``.<name>.<random>.tmp``; a killed
+    :func:`atomic_directory` (``directories=True``) leaves ``.<name>.<random>.tmp`` /
+    ``.<name>.<random>.old`` directories. Only entries of exactly those names are removed (regular
+    files, or real directories when ``directories``), never ``path`` itself or anything else.
+    Callers must be the only writer of ``path`` (true of a stage's outputs and its checkpoints).
+    """
+    path = Path(path)
+    pattern = _temporary_pattern(path, (".tmp", ".old") if directories else (".tmp",))
+    removed = []
+    try:
+        entries = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        if not pattern.fullmatch(entry.name) or entry.is_symlink():
+            continue
+        if entry.is_file() and not directories:
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+            removed.append(entry)
+        elif entry.is_dir() and directories:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -102,10 +138,12 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     """Build a directory output in a temporary sibling and move it into place on success.
 
     On any exception the temporary directory is removed and an existing ``path`` is left as it
-    was. On success an existing ``path`` is replaced.
+    was. On success an existing ``path`` is replaced. Temporary directories that a killed earlier
+    build of ``path`` left beside it are removed first (:func:`remove_stale_temporaries`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path, directories=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     os.chmod(tmp, 0o777 & ~_UMASK)
     try:

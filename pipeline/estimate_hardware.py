@@ -4,8 +4,11 @@ wu22_fig5ef_learning_cost, wu22_tableS1_inference, wu22_fig5d_energy_scaling and
 wu22_hardware_sensitivity (tables + figures + claims), a flat metrics JSON and provenance.json.
 
 Spike rates come from --rates files (format: metasnn.hardware.rates; one per learning mode LP/GP/HP
-and per inference coding). Without them the stage uses stated PLACEHOLDER rates and labels every
-output so; they are never presented as measured.
+and per inference coding: wu22_train and wu22_inference write them). --inference-metrics (the
+wu22_inference metrics.json per coding) puts the trained inference network's test accuracy and
+measured CPU latency beside the Table S1 estimate. Without rates files the stage uses stated
+PLACEHOLDER rates and labels every output so (--placeholder-rates forbid makes that an error, as
+the pipeline does); they are never presented as measured.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from metasnn.hardware.mapping import map_network
 from metasnn.hardware.measure import measure_cpu, measure_gpu
 from metasnn.hardware.rates import load_rates
 from metasnn.io import atomic_directory, atomic_write_json, atomic_write_text
+from metasnn.reporting.provenance import input_sources
 from pipeline.cli import main, str2bool
 
 
@@ -38,8 +42,15 @@ def _cores(values: list[str] | None) -> list[int] | None:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chip", default="tianjic", help="chip preset name (tianjic, loihi) or YAML path")
     p.add_argument("--compare-chips", nargs="*", default=["loihi"], help="extra chips in the energy-scaling figure")
-    p.add_argument("--rates", type=Path, nargs="*", default=[],
-                   help="rates files (one per mode LP/GP/HP and per inference coding); none -> placeholders")
+    p.add_argument("--rates", type=Path, nargs="*", default=[], action="extend",
+                   help="rates files (one per mode LP/GP/HP and per inference coding; the flag may repeat); "
+                        "none -> placeholders")
+    p.add_argument("--inference-metrics", type=Path, nargs="*", default=[],
+                   help="metrics.json of the trained inference network per coding (pipeline.wu22_inference): its "
+                        "accuracy and CPU latency are shown beside the Table S1 estimate")
+    p.add_argument("--placeholder-rates", choices=("allow", "forbid"), default="allow",
+                   help="allow: a mode/coding without a --rates file uses the stated placeholder rates (labelled); "
+                        "forbid: that is an error (the pipeline's setting)")
     p.add_argument("--learning-layers", type=int, nargs="+", default=[784, 512, 10])
     p.add_argument("--learning-timesteps", type=int, default=3)
     p.add_argument("--learning-cores", nargs="+", default=["auto"], help="cores per layer or 'auto'")
@@ -53,7 +64,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inference-cores", nargs="+", default=["32", "32", "6"],
                    help="cores per layer (wu22: 70 in total) or 'auto'")
     p.add_argument("--inference-timesteps", type=int, default=8)
-    p.add_argument("--inference-dataset", default="MNIST", help="dataset key of the Table S1 rows")
+    p.add_argument("--inference-dataset", default=None,
+                   help="dataset key of the Table S1 rows and of the paper GPU row compared with (default: the "
+                        "dataset of --inference-metrics, else MNIST)")
     p.add_argument("--scaling-hidden", type=int, nargs="+", default=[64, 128, 256, 512, 1024])
     p.add_argument("--much-less-ratio", type=float, default=0.25, help="HP << GP means RC_HP <= this x RC_GP")
     p.add_argument("--min-advantage", type=float, default=10.0, help="chip vs GPU advantage needed for wu22-C5")
@@ -79,6 +92,47 @@ def _rates_by_key(paths: list[Path]) -> dict:
             raise ConfigError(f"{path}: a second rates file for {key} (first: {out[key].path}); give one per mode/coding")
         out[key] = r
     return out
+
+
+def _inference_metrics(paths: list[Path], rates: dict) -> dict[str, dict]:
+    """coding -> metrics.json of the trained inference network (pipeline.wu22_inference), validated."""
+    import json
+
+    out: dict[str, dict] = {}
+    for path in paths:
+        if not path.is_file():
+            raise ConfigError(f"{path}: inference metrics file not found; run pipeline.wu22_inference or omit "
+                              "--inference-metrics")
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        coding = data.get("coding") if isinstance(data, dict) else None
+        if coding not in ("rate", "rank"):
+            raise ConfigError(f"{path}: expected the metrics of pipeline.wu22_inference with 'coding' rate or rank, "
+                              f"got {coding!r}")
+        acc = data.get("test_acc")
+        if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not 0.0 <= acc <= 1.0:
+            raise ConfigError(f"{path}: 'test_acc' must be a fraction in [0, 1], got {acc!r}")
+        if coding in out:
+            raise ConfigError(f"{path}: a second inference metrics file for {coding} coding; give one per coding")
+        if f"inference:{coding}" not in rates:
+            raise ConfigError(f"{path}: metrics of the {coding}-coded network but no inference rates file for "
+                              f"{coding} coding in --rates; give the rates.json written by the same run")
+        out[coding] = {**data, "path": str(path)}
+    return out
+
+
+def _inference_dataset(given: str | None, measured: dict[str, dict]) -> str:
+    found = sorted({str(m.get("dataset")) for m in measured.values() if m.get("dataset")})
+    if len(found) > 1:
+        raise ConfigError(f"--inference-metrics: the networks were trained on different datasets {found}")
+    if given is None:
+        return found[0] if found else "MNIST"
+    if found and given != found[0]:
+        raise ConfigError(f"--inference-dataset {given} but the inference networks of --inference-metrics were "
+                          f"trained on {found[0]}; the Table S1 rows must name the dataset their rates come from")
+    return given
 
 
 def _phases_csv(reports: dict) -> str:
@@ -108,6 +162,12 @@ def _mapping_json(mapping) -> dict:  # noqa: ANN001
 def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
     chip = load_chip(args.chip)
     rates = _rates_by_key(args.rates)
+    inference_measured = _inference_metrics(args.inference_metrics, rates)
+    dataset = _inference_dataset(args.inference_dataset, inference_measured)
+    missing = [k for k in ("LP", "GP", "HP", "inference:rate", "inference:rank") if k not in rates]
+    if missing and args.placeholder_rates == "forbid":
+        raise ConfigError(f"no measured spike rates for {', '.join(missing)} and --placeholder-rates forbid; pass "
+                          "their --rates files (wu22_train / wu22_inference) or --placeholder-rates allow")
     study = ex.Study(
         data_source=args.data_source,
         chip=chip, learning_sizes=args.learning_layers, learning_timesteps=args.learning_timesteps,
@@ -115,12 +175,23 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
         reference_every=args.reference_every, reference_layers=args.reference_layers,
         inference_sizes=args.inference_layers, inference_cores=_cores(args.inference_cores),
         inference_timesteps=args.inference_timesteps, scaling_hidden=args.scaling_hidden,
-        much_less_ratio=args.much_less_ratio, min_advantage=args.min_advantage, rates=rates)
+        much_less_ratio=args.much_less_ratio, min_advantage=args.min_advantage, rates=rates,
+        inference_measured=inference_measured)
+    # the data behind the measured rates (provenance.json beside each rates / metrics file), for the tables'
+    # data_source column (metasnn.hardware.report.sources reads Study.data_sources)
+    study.data_sources = ctx.use_sources(input_sources([*args.rates, *args.inference_metrics], where="--rates"))
+    if dataset in ex.PAPER_GPU_ROWS:
+        study.gpu_reference = {**ex.PAPER_GPU_ROWS[dataset], "source": f"wu22 Table S1 {dataset} GPU row"}
+    for coding in ("rate", "rank"):
+        r = rates.get(f"inference:{coding}")
+        if r is not None and r.timesteps != study.inference_timesteps:
+            ctx.log.warning("%s: measured at T=%d but the inference estimate uses T=%d (rates are per step)",
+                            r.path, r.timesteps, study.inference_timesteps)
     ctx.seeds = [args.seed]
     ctx.data_source = report.data_source(study)
     if study.uses_placeholders():
         ctx.log.warning("using PLACEHOLDER spike rates for %s (no --rates file); every output is labelled so",
-                        ", ".join(k for k in ("LP", "GP", "HP", "inference:rate", "inference:rank") if k not in rates))
+                        ", ".join(missing))
     learning = ex.learning_reports(study)
     inference = ex.inference_reports(study)
     measured = []
@@ -143,7 +214,7 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
 
     scale = ctx.scale
     checks = report.learning_table(learning, study, scale=scale, out_dir=args.tables_dir)
-    report.inference_table(inference, measured, study, dataset=args.inference_dataset, scale=scale,
+    report.inference_table(inference, measured, study, dataset=dataset, scale=scale,
                            out_dir=args.tables_dir)
     report.scaling_table(scaling, study, scale=scale, out_dir=args.tables_dir)
     report.sensitivity_table(sens, study, scale=scale, out_dir=args.tables_dir)
@@ -162,7 +233,8 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
         atomic_write_json(tmp / "rates_used.json", {
             "placeholder": study.uses_placeholders(), "note": report.rates_note(study),
             "learning": {m: study.learning_rates(m).to_json() for m in ("LP", "GP", "HP")},
-            "inference": {c: study.inference_rates(c).to_json() for c in ("rate", "rank")}})
+            "inference": {c: study.inference_rates(c).to_json() for c in ("rate", "rank")},
+            "inference_networks": {c: dict(m) for c, m in sorted(inference_measured.items())}})
         atomic_write_json(tmp / "conclusions.json", {"reference": reference, "hp_settings": checks})
         ctx.write_provenance(tmp, measured=[m.__dict__ for m in measured])
     ctx.log.info("route cost HP/GP = %.3g at reference; GP/chip energy = %.3g", reference["rc_hp_over_gp"],

@@ -32,6 +32,8 @@ from pipeline.cli import main, str2bool
 def add_arguments(p) -> None:  # noqa: ANN001
     p.add_argument("--data", type=Path, required=True, help="meta-dataset directory (data/meta/<dataset>)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-seed", type=int, required=True,
+                   help="seed of the meta-val / meta-test task set (config eval_seed: the same tasks for every method)")
     p.add_argument("--recurrent", type=str2bool, default=True)
     p.add_argument("--ways", type=int, default=5)
     p.add_argument("--shots", type=int, default=2)
@@ -65,7 +67,7 @@ def run(args, ctx):  # noqa: ANN001
     train = EpisodeSampler(ds, "train", spec, seed=args.seed)
     sequence = [train.episode(i) for i in range(args.tasks)]
     selection = [train.episode(args.tasks + i) for i in range(args.selection_tasks)]
-    test = list(EpisodeSampler(ds, "test", spec, seed=10_000 + args.seed).take(args.test_episodes))
+    test = list(EpisodeSampler(ds, "test", spec, seed=args.eval_seed).take(args.test_episodes))
     base = dict(recurrent=args.recurrent, ways=args.ways, shots=args.shots, queries=args.queries, grid=tuple(args.grid),
                 steps=args.steps, hidden=args.hidden, max_steps=args.max_steps,
                 criterion=args.criterion, homeostasis=args.homeostasis, target_rate=args.target_rate,

@@ -2,6 +2,7 @@
 A-only / fixed) per meta-dataset, mean ± std over seeds with a 95% CI over test tasks and cost columns; claim
 mp23-C1 (the meta-learned ABCD rule beats the fixed and ablated rules): paired t-test over seeds of ABCD
 minus the strongest other variant (by mean accuracy), seed values averaged over the datasets.
+Built by metasnn.reporting.mp23; each row's data source comes from the runs' provenance records.
 """
 
 from __future__ import annotations
@@ -9,16 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
-from metasnn.evaluation.statistics import paired_test
-from metasnn.reporting.claims import claim_from_test, write_claims
-from metasnn.reporting.figures import figure
-from metasnn.reporting.tables import Measurement, write_comparison_table
+from metasnn.reporting.mp23 import write_mp23
+from metasnn.reporting.provenance import input_sources
 from pipeline.cli import main
-
-TABLE = "mp23_rule_ablation"
-LABELS = {"abcd": "ABCD", "bd": "BD", "a_only": "A-only", "fixed": "fixed (ABCD, not meta-learned)"}
 
 
 def add_arguments(p) -> None:  # noqa: ANN001
@@ -29,64 +23,12 @@ def add_arguments(p) -> None:  # noqa: ANN001
 
 def run(args, ctx):  # noqa: ANN001
     results = [json.loads((d / "result.json").read_text()) for d in args.runs]
-    sources = sorted({json.loads((d / "provenance.json").read_text()).get("data_source") or "unknown" for d in args.runs})
-    ctx.data_source = source = "+".join(sources)
-    ctx.seeds = seeds = sorted({r["seed"] for r in results})
-    datasets = sorted({r["dataset"] for r in results})
-    variants = [v for v in LABELS if all(v in r["variants"] for r in results)]
-    acc = {(r["dataset"], r["seed"], v): 100 * r["variants"][v]["test_acc"] for r in results for v in variants}
-    measurements = []
-    for ds in datasets:
-        for v in variants:
-            runs = sorted((r for r in results if r["dataset"] == ds), key=lambda r: r["seed"])
-            measurements.append(Measurement(
-                key={"dataset": ds, "rule": LABELS[v]}, per_seed=[acc[(ds, r["seed"], v)] for r in runs],
-                per_task=[100 * a for r in runs for a in r["variants"][v]["test_task_acc"]],
-                extra={**runs[0]["variants"][v]["cost"],
-                       **{f"mean_abs_{k}": round(float(np.mean([r["variants"][v]["rule_mean_abs"][k] for r in runs])), 4)
-                          for k in ("eta", "a", "b", "c", "d")}}))
-    scale = ctx.scale
-    notes = ["5-way 1-shot; plastic output weights start at zero in every episode and are built by the rule "
-             "during the support (label clamped), max-abs normalised; meta-test = held-out classes",
-             "rule meta-learned by gradient through the unrolled support presentation (Adam); B = C = D = 0 and "
-             "A = 1 + 0.1·N(0,1) at the start of meta-training" + _training_note(results),
-             "cost columns: query inference of the hidden layer (the plastic W·x readout is not a hooked synapse)"]
-    write_comparison_table(TABLE, measurements, scale=scale, data_source=source, out_dir=args.tables_dir, notes=notes)
-    fig_path = args.figures_dir / f"{TABLE}.png"
-    with figure(fig_path, width=5.5) as (_, ax):
-        width = 0.8 / max(1, len(datasets))
-        for i, ds in enumerate(datasets):
-            means = [np.mean([acc[(ds, s, v)] for s in seeds]) for v in variants]
-            stds = [np.std([acc[(ds, s, v)] for s in seeds], ddof=1) if len(seeds) > 1 else 0 for v in variants]
-            ax.bar(np.arange(len(variants)) + i * width, means, width, yerr=stds, label=ds, capsize=3)
-        ax.axhline(100 / 5, color="grey", ls="--", lw=1, label="chance")
-        ax.set_xticks(np.arange(len(variants)) + width * (len(datasets) - 1) / 2, [LABELS[v].split(" ")[0] for v in variants])
-        ax.set_ylabel("meta-test accuracy (%)")
-        ax.legend(fontsize=7)
-    others = [v for v in variants if v != "abcd"]
-    if "abcd" in variants and others:
-        per_seed = {v: [np.mean([acc[(ds, s, v)] for ds in datasets]) for s in seeds] for v in variants}
-        strongest = max(others, key=lambda v: np.mean(per_seed[v]))
-        test = paired_test(per_seed["abcd"], per_seed[strongest])
-        claim = claim_from_test("mp23-C1", test, effect_description=f"ABCD − {LABELS[strongest]} accuracy (points)",
-                                scale=scale, data_source=source, table=TABLE, figure=str(fig_path),
-                                n_tasks=len(results[0]["variants"]["abcd"]["test_task_acc"]),
-                                note=f"strongest alternative by mean: {LABELS[strongest]}; seed values averaged over "
-                                     f"{', '.join(datasets)}")
-        write_claims(args.tables_dir / f"{TABLE}.claims.json", [claim])
-        ctx.log.info("mp23-C1: %s (effect %.2f, p=%s)", claim.verdict, test.effect, test.p_value)
-
-
-def _training_note(results: list[dict]) -> str:
-    """The meta-training settings of the runs (``result.json`` ``training``), per dataset where they differ."""
-    per: dict[str, set[str]] = {}
-    for r in results:
-        t = r.get("training")
-        if t:
-            per.setdefault(r["dataset"], set()).add(
-                f"{t['outer_steps']} outer steps, lr {t['outer_lr']:g} (rule tensors × {t['rule_lr_factor']:g}), "
-                f"{t['train_queries']} training queries per class")
-    return "".join(f"; {ds}: {', '.join(sorted(v))}" for ds, v in sorted(per.items()))
+    sources = ctx.use_sources(input_sources(args.runs, where="mp23_table --runs"))
+    ctx.seeds = sorted({r["seed"] for r in results})
+    claim = write_mp23(results, scale=ctx.scale, sources=sources, tables_dir=args.tables_dir,
+                       figures_dir=args.figures_dir)
+    if claim is not None:
+        ctx.log.info("mp23-C1: %s (effect %.2f, p=%s)", claim.verdict, claim.effect, claim.p_value)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ from pipeline.cli import main
 def add_arguments(p) -> None:  # noqa: ANN001
     p.add_argument("--data", type=Path, required=True, help="meta-dataset directory (data/meta/<dataset>)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-seed", type=int, required=True,
+                   help="seed of the meta-val / meta-test task set (config eval_seed: the same tasks for every method)")
     p.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS))
     p.add_argument("--ways", type=int, default=5)
     p.add_argument("--shots", type=int, default=1)
@@ -68,9 +70,9 @@ def run(args, ctx):  # noqa: ANN001
 
     train_sampler = EpisodeSampler(ds, "train", EpisodeSpec(args.ways, args.shots, args.train_queries), seed=args.seed)
     train = functools.lru_cache(maxsize=None)(lambda i: encode(train_sampler.episode(i)))
-    held_out = {split: [encode(ep) for ep in EpisodeSampler(ds, split, spec, seed=10_000 + args.seed).take(args.test_episodes)]
+    held_out = {split: [encode(ep) for ep in EpisodeSampler(ds, split, spec, seed=args.eval_seed).take(args.test_episodes)]
                 for split in ("val", "test")}
-    cost_episode = EpisodeSampler(ds, "test", spec, seed=10_000 + args.seed).episode(0)  # raw frames: held_out test 0
+    cost_episode = EpisodeSampler(ds, "test", spec, seed=args.eval_seed).episode(0)  # raw frames: held_out test 0
     for variant in args.variants:
         cfg = MP23Config(variant=variant, ways=args.ways, shots=args.shots, queries=args.train_queries, grid=grid,
                          steps=args.steps, hidden=args.hidden, label_gain=args.label_gain, eta_init=args.eta_init,

@@ -29,8 +29,8 @@ def report_item(path: str) -> tuple[str, str, str] | None:
         paper = item_id.split("_", 1)[0]
         text = f"**{item_id}** (no paper counterpart in paper/targets.yaml)."
     kind = "table" if p.suffix == ".csv" else "figure"
-    text += (" Columns: paper value, ours (mean ± std over seeds, 95% CI), n, scale, data source, comparability."
-             if kind == "table" else "")
+    text += (" Columns: paper value, ours (mean ± std over seeds, 95% CI), n, scale, data source (what fed the row, "
+             "per dataset: real or emulated, subset or full), comparability." if kind == "table" else "")
     if kind == "table" and item_id in COST_TABLES:
         text += (" Cost columns (metasnn.evaluation.cost, NeuroBench-style, measured on the trained models): synaptic "
                  "operations per sample and their kind (AC / MAC), activation sparsity, parameter and state bytes; "

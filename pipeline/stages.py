@@ -69,7 +69,8 @@ register(Stage(
     matrix={"raw": ("nmnist", "asldvs")},
     args=[
         ("--raw", W("raw")),
-        ("--source", P("data.source")),
+        ("--source", P("data.source.{raw}")),
+        ("--shipped", In("datasets", directory=True)),
         ("--root", P("data.root")),
         ("--on-corrupt", P("data.on_corrupt")),
         ("--seed", P("data.synthetic.seed")),
@@ -167,7 +168,7 @@ def _sn22_eval_args(model_dir: str, out_dir: str) -> list:
     return [
         ("--model", In(f"{model_dir}/model.pt")),
         ("--data", In("data/meta/{dataset}", directory=True)),
-        ("--eval-seed", P("sn22.eval.seed")),
+        ("--eval-seed", P("eval_seed")),
         ("--val-tasks", P("sn22.eval.val_tasks")),
         ("--test-tasks", P("sn22.eval.test_tasks")),
         ("--repeats", P("sn22.eval.repeats")),
@@ -214,7 +215,7 @@ register(Stage(
           ("--data", In("data/meta/{dataset}", directory=True)),
           ("--steps", P("sn22.fig3.steps")),
           ("--tasks", P("sn22.fig3.tasks")),
-          ("--eval-seed", P("sn22.eval.seed")),
+          ("--eval-seed", P("eval_seed")),
           ("--threads", P("sn22.train.threads")),
           ("--device", P("device")),
           ("--out", SN22_FIG3)],
@@ -293,7 +294,7 @@ register(Stage(
           ("--shots", P("sn22.fig6.shots")),
           ("--queries", P("sn22.train.queries")),
           ("--tasks", P("sn22.fig6.tasks")),
-          ("--eval-seed", P("sn22.eval.seed")),
+          ("--eval-seed", P("eval_seed")),
           ("--head-steps", P("sn22.fig6.head_steps")),
           ("--head-lr", P("sn22.fig6.head_lr")),
           ("--threads", P("sn22.train.threads")),
@@ -320,6 +321,10 @@ register(Stage(
                           over={"frozen": "sn22.fig4.frozen_layers", "dataset": "sn22.fig4.datasets", "seed": SEEDS})),
         ("--threshold", Each(f"{SN22_THRESHOLD}/eval/metrics.json", over={"dataset": "sn22.fig5.datasets", "seed": SEEDS})),
         ("--transfer", Each(f"{SN22_FIG6}/results.json", over={"dataset": "sn22.fig6.datasets", "seed": SEEDS})),
+        ("--noninferiority-margin", P("sn22.claims.noninferiority_margin")),
+        ("--frozen-margin", P("sn22.claims.frozen_margin")),
+        ("--transfer-shots-holds", P("sn22.claims.transfer_shots_holds")),
+        ("--transfer-shots-fails", P("sn22.claims.transfer_shots_fails")),
         ("--tables-dir", "results/tables"),
         ("--figures-dir", "results/figures"),
     ],
@@ -440,7 +445,7 @@ register(Stage(
     matrix={"dataset": "wu22.fewshot.datasets", "seed": SEEDS},
     args=[
         ("--data", In("data/meta/{dataset}", directory=True)),
-        ("--seed", W("seed")),
+        ("--seed", W("seed")), ("--eval-seed", P("eval_seed")),
         ("--channels", P("wu22.fewshot.channels")),
         ("--episodes", P("wu22.fewshot.episodes")),
         ("--test-episodes", P("wu22.fewshot.test_episodes")),
@@ -512,7 +517,7 @@ def _dsp_args() -> list:
         ("--eihl-contraction", P("dsp.eihl.contraction")), ("--eihl-prune-fraction", P("dsp.eihl.prune_fraction")),
         ("--eihl-switch-delta", P("dsp.eihl.switch_delta")), ("--eihl-silent-fraction", P("dsp.eihl.silent_fraction")),
         ("--eihl-min-phase", P("dsp.eihl.min_phase")),
-        ("--eval-tasks", P("dsp.eval.tasks")), ("--eval-seed", P("dsp.eval.seed")),
+        ("--eval-tasks", P("dsp.eval.tasks")), ("--eval-seed", P("eval_seed")),
         ("--convergence-window", P("dsp.convergence.window")),
         ("--convergence-fraction", P("dsp.convergence.fraction")),
     ]
@@ -588,7 +593,7 @@ register(Stage(
     matrix={"dataset": "mp23.datasets", "seed": SEEDS},
     args=[
         ("--data", In("data/meta/{dataset}", directory=True)),
-        ("--seed", W("seed")),
+        ("--seed", W("seed")), ("--eval-seed", P("eval_seed")),
         ("--variants", P("mp23.variants")),
         ("--ways", P("mp23.ways")), ("--shots", P("mp23.shots")), ("--queries", P("mp23.queries")),
         ("--train-queries", P("mp23.train_queries")),
@@ -626,7 +631,7 @@ register(Stage(
     matrix={"dataset": "ip2.datasets", "seed": SEEDS},
     args=[
         ("--data", In("data/meta/{dataset}", directory=True)),
-        ("--seed", W("seed")),
+        ("--seed", W("seed")), ("--eval-seed", P("eval_seed")),
         ("--recurrent", P("ip2.recurrent")),
         ("--ways", P("ip2.ways")), ("--shots", P("ip2.shots")), ("--queries", P("ip2.queries")),
         ("--grid", P("ip2.grid")), ("--steps", P("ip2.steps")), ("--hidden", P("ip2.hidden")),
@@ -684,7 +689,7 @@ register(Stage(
         ("--models", Gather(_trained_models, "models")),
         ("--episodes", P("cross_dataset.episodes")),
         ("--ways", P("cross_dataset.ways")), ("--shots", P("cross_dataset.shots")),
-        ("--queries", P("cross_dataset.queries")), ("--eval-seed", P("cross_dataset.eval_seed")),
+        ("--queries", P("cross_dataset.queries")), ("--eval-seed", P("eval_seed")),
         ("--tables-dir", "results/tables"),
         ("--figures-dir", "results/figures"),
         ("--out", Out("results/runs/cross_dataset", directory=True)),
@@ -698,10 +703,43 @@ register(Stage(
 
 
 # --- hardware (issue 7) ----------------------------------------------------------------------
-# Spike rates: until the wu22 training stages (issue 5) write rates files (format in
-# metasnn/hardware/rates.py, writer metasnn.hardware.rates.write_rates) the stage runs on stated
-# placeholder rates, labelled so in every output. To wire them, add to args e.g.
-#   ("--rates", Each("results/runs/<wu22 stage>/{mode}/seed0/spike_rates.json", over={"mode": <list key>}))
+# Spike rates (format: metasnn/hardware/rates.py): LP / GP / HP from wu22_train, inference (rate and
+# rank coding) from wu22_inference, which trains wu22's Table S1 network [input-H-H-10] on N-MNIST
+# single digits and also measures its test accuracy and CPU latency. estimate_hardware runs with
+# --placeholder-rates forbid (hardware.placeholder_rates): the pipeline never uses placeholder rates.
+WU22_INFERENCE_RUN = "results/runs/wu22_inference/{coding}/seed{seed}"
+
+register(Stage(
+    name="wu22_inference",
+    module="pipeline.wu22_inference",
+    description="wu22 Table S1 inference network [input-H-H-10] (rate / rank coding): rates, accuracy, CPU latency",
+    matrix={"coding": "hardware.inference_net.codings", "seed": "wu22.rates_seed"},
+    args=[
+        ("--data", In("data/fetched/nmnist", directory=True)),
+        ("--coding", W("coding")),
+        ("--seed", W("seed")),
+        ("--timesteps", P("hardware.inference_timesteps")),
+        ("--window-ms", P("hardware.inference_net.window_ms")),
+        ("--pool", P("hardware.inference_net.pool")),
+        ("--hidden", P("hardware.inference_net.hidden")),
+        ("--train-per-class", P("hardware.inference_net.train_per_class")),
+        ("--test-per-class", P("hardware.inference_net.test_per_class")),
+        ("--epochs", P("hardware.inference_net.epochs")),
+        ("--batch-size", P("hardware.inference_net.batch_size")),
+        ("--lr", P("hardware.inference_net.lr")),
+        ("--measure", P("hardware.measure")),
+        ("--measure-seconds", P("hardware.measure_seconds")),
+        ("--curves", Out(f"{WU22_INFERENCE_RUN}/curves.csv", kind="plots")),
+        ("--metrics", Out(f"{WU22_INFERENCE_RUN}/metrics.json", kind="metrics")),
+        ("--model", Out(f"{WU22_INFERENCE_RUN}/model.pt")),
+        ("--rates", Out(f"{WU22_INFERENCE_RUN}/rates.json")),
+        ("--provenance", Out(f"{WU22_INFERENCE_RUN}/provenance.json")),
+    ],
+    code=("metasnn/hardware/inference.py", "metasnn/hardware/measure.py", "metasnn/hardware/rates.py",
+          "metasnn/plasticity", "metasnn/snn", "metasnn/data", "pipeline/wu22_train.py"),
+    resources=Resources(threads=1, mem_mb=3000, runtime_min=30),
+))
+
 HARDWARE_TABLES = ("wu22_fig5ef_learning_cost", "wu22_tableS1_inference", "wu22_fig5d_energy_scaling",
                    "wu22_hardware_sensitivity")
 register(Stage(
@@ -714,6 +752,12 @@ register(Stage(
         # measured spike rates of the trained wu22 GP / LP / HP models (issue 5; empty list -> placeholders)
         ("--rates", Each("results/runs/wu22_train/{method}/seed{rates_seed}/rates.json",
                          over={"method": "wu22.rates_methods", "rates_seed": "wu22.rates_seed"})),
+        # measured spike rates, accuracy and CPU latency of the Table S1 inference network (rate / rank coding)
+        ("--rates", Each("results/runs/wu22_inference/{coding}/seed{rates_seed}/rates.json",
+                         over={"coding": "hardware.inference_net.codings", "rates_seed": "wu22.rates_seed"})),
+        ("--inference-metrics", Each("results/runs/wu22_inference/{coding}/seed{rates_seed}/metrics.json",
+                                     over={"coding": "hardware.inference_net.codings", "rates_seed": "wu22.rates_seed"})),
+        ("--placeholder-rates", P("hardware.placeholder_rates")),
         ("--learning-layers", P("hardware.learning_layers")),
         ("--learning-timesteps", P("hardware.learning_timesteps")),
         ("--learning-cores", P("hardware.learning_cores")),
@@ -729,7 +773,6 @@ register(Stage(
         ("--much-less-ratio", P("hardware.much_less_ratio")),
         ("--min-advantage", P("hardware.min_advantage")),
         ("--sensitivity-factors", P("hardware.sensitivity_factors")),
-        ("--data-source", P("data.source")),
         ("--measure", P("hardware.measure")),
         ("--measure-seconds", P("hardware.measure_seconds")),
         ("--tables-dir", "results/tables"),
@@ -778,6 +821,16 @@ def _provenance_sources(config: Mapping[str, Any]) -> list[str]:
     return paths
 
 
+EMULATED_CLAIMS = "paper/emulated_claims.json"  # claims of an emulated-N-MNIST run (python -m pipeline.snapshot_claims)
+
+
+def _reference_claims(config: Mapping[str, Any]) -> list[str]:
+    """The emulated-N-MNIST claims snapshot, a dependency once it exists (the front page says when it does not)."""
+    from pipeline.config import ROOT
+
+    return [EMULATED_CLAIMS] if (ROOT / EMULATED_CLAIMS).is_file() else []
+
+
 register(Stage(
     name="report",
     module="pipeline.report",
@@ -786,10 +839,12 @@ register(Stage(
         ("--tables", Gather(lambda c: _outputs_matching(c, ".csv", "results/tables/"), "tables")),
         ("--claims", Gather(lambda c: _outputs_matching(c, ".claims.json", "results/tables/"), "claims")),
         ("--provenance", Gather(_provenance_sources, "provenance")),
+        ("--reference-claims", EMULATED_CLAIMS),
         ("--readme", Out("results/README.md")),
         ("--claims-md", Out("results/claims.md")),
         ("--claims-csv", Out("results/claims.csv")),
     ],
+    deps=(Gather(_reference_claims, "reference_claims"),),
     code=("metasnn/reporting", "metasnn/evaluation/statistics.py", "paper/targets.yaml", "paper/deviations.yaml"),
     resources=Resources(threads=1, mem_mb=1000, runtime_min=5),
 ))

@@ -25,6 +25,8 @@ from pipeline.cli import main
 def add_arguments(p) -> None:  # noqa: ANN001
     p.add_argument("--data", type=Path, required=True, help="meta-dataset directory (data/meta/<dataset>)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-seed", type=int, required=True,
+                   help="seed of the meta-val / meta-test task set (config eval_seed: the same tasks for every method)")
     p.add_argument("--channels", type=int, nargs="+", default=[16, 32], help="conv feature channels")
     p.add_argument("--episodes", type=int, default=150, help="meta-training episodes")
     p.add_argument("--test-episodes", type=int, default=50, help="meta-val and meta-test episodes each")
@@ -63,17 +65,17 @@ def run(args, ctx):  # noqa: ANN001
         opt_w.step()
         opt_m.step()
         losses.append(float(loss.detach()))
-    # meta-val / meta-test episodes come from a seed stream disjoint from training's
+    # meta-val / meta-test episodes: the shared evaluation task set (eval_seed), as for every few-shot method
     result = {"dataset": ds.name, "seed": args.seed, "ways": args.ways, "shots": args.shots, "queries": args.queries,
               "episodes": args.episodes, "final_train_loss": sum(losses[-20:]) / max(1, len(losses[-20:]))}
     # scored by the registry's evaluator (metasnn.meta.methods "hp"), the one the cross-dataset stage rebuilds
     evaluator = HPFewShotEvaluator(net, ds.frame_shape, ds.num_steps)
     for split in ("val", "test"):
-        sampler = EpisodeSampler(ds, split, spec, seed=10_000 + args.seed)
+        sampler = EpisodeSampler(ds, split, spec, seed=args.eval_seed)
         result[f"{split}_task_acc"] = [evaluator(ep) for ep in sampler.take(args.test_episodes)]
         result[f"{split}_acc"] = sum(result[f"{split}_task_acc"]) / len(result[f"{split}_task_acc"])
     result["alpha"] = float(net.readout.alpha.detach())
-    probe = EpisodeSampler(ds, "test", spec, seed=10_000 + args.seed).episode(0)  # meta-test episode 0
+    probe = EpisodeSampler(ds, "test", spec, seed=args.eval_seed).episode(0)  # meta-test episode 0
     cost = evaluator.cost(probe)
     result["cost"] = {**cost.columns(), "dense_ops_per_sample": round(cost.dense_ops, 1)}
     for path in (args.out, args.model, args.provenance):

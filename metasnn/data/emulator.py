@@ -39,6 +39,8 @@ __all__ = [
     "ASLDVSEmulation",
     "saccade_offsets",
     "emulate_nmnist_recording",
+    "emulate_nmnist_events",
+    "render_glyph",
     "emulate_asldvs_recording",
     "emulate_nmnist",
     "emulate_asldvs",
@@ -61,6 +63,24 @@ class DVSModel:
         Background-activity rate per pixel (random polarity, uniform in time).
     latency_jitter_us : float
         Standard deviation of a Gaussian delay added to every event time.
+    on_threshold_ratio : float
+        ON threshold divided by OFF threshold (1: symmetric).
+    noise_on_fraction : float
+        Share of background-activity events that are ON.
+    photoreceptor_tau_us : float
+        Photoreceptor low-pass time constant at intensity 1; it scales as 1 / intensity, so dark
+        pixels respond slowly (0: no low-pass, the pixel follows the movie instantly).
+    random_reference : bool
+        Start each pixel's reference at a random point within one threshold of its first level
+        (as after an arbitrary history) instead of exactly at it. With ``False`` every pixel that
+        returns to its starting level fires its last crossing at exactly that instant.
+    exact_crossing_times : bool
+        Interpolate crossing times on the ramp from the previous step's level to the new level.
+        ``False`` keeps the original approximation (the ramp is taken to start at the reference),
+        which places crossings late in each simulation step; the ASL-DVS emulation was tuned with it.
+
+    The defaults of the last five fields reproduce the original pixel model bit for bit (the ASL-DVS
+    emulation uses them); the N-MNIST emulation sets them from the real recordings (``EMULATION.md``).
     """
 
     threshold: float = 0.25
@@ -68,6 +88,11 @@ class DVSModel:
     refractory_us: int = 1000
     noise_rate_hz: float = 0.2
     latency_jitter_us: float = 150.0
+    on_threshold_ratio: float = 1.0
+    noise_on_fraction: float = 0.5
+    photoreceptor_tau_us: float = 0.0
+    random_reference: bool = False
+    exact_crossing_times: bool = False
 
 
 def _record_rng(seed: int, *key: object) -> np.random.Generator:
@@ -106,7 +131,14 @@ def dvs_events(
     """
     steps, pixels = log_frames.shape
     thresholds = model.threshold * np.clip(1.0 + model.threshold_mismatch * rng.standard_normal(pixels), 0.3, None)
+    asymmetric = model.on_threshold_ratio != 1.0
+    on_thresholds = thresholds * model.on_threshold_ratio if asymmetric else thresholds
+    if model.photoreceptor_tau_us > 0:
+        log_frames = _photoreceptor(log_frames, times_us, model.photoreceptor_tau_us)
     reference = log_frames[0].copy()
+    if model.random_reference:
+        u = rng.uniform(-1.0, 1.0, pixels)
+        reference -= u * np.where(u > 0, on_thresholds, thresholds)  # level - reference in (-OFF, +ON) threshold
     last_fire = np.full(pixels, -np.inf)
     out_pix: list[np.ndarray] = []
     out_t: list[np.ndarray] = []
@@ -114,20 +146,27 @@ def dvs_events(
     refractory = float(model.refractory_us)
     for s in range(1, steps):
         delta = log_frames[s] - reference
-        count = np.floor(np.abs(delta) / thresholds).astype(np.int64)
+        step_thresholds = np.where(delta > 0, on_thresholds, thresholds) if asymmetric else thresholds
+        count = np.floor(np.abs(delta) / step_thresholds).astype(np.int64)
         active = np.flatnonzero(count)
         if active.size == 0:
             continue
         n = count[active]
         d = delta[active]
-        c = thresholds[active]
+        c = step_thresholds[active]
         step_start = times_us[s - 1]
         step_len = times_us[s] - step_start
-        # the j-th crossing (j = 1..n) of a linear ramp from reference to the new level
         owner = np.repeat(np.arange(active.size), n)
         j = np.arange(owner.size) - np.repeat(np.cumsum(n) - n, n) + 1
-        crossed_since = step_len * (1.0 - j * c[owner] / np.abs(d[owner]))  # how long before step end
-        t = step_start + step_len - crossed_since
+        if model.exact_crossing_times:
+            # the j-th crossing (j = 1..n) of the linear ramp from the previous level to the new one
+            before = (log_frames[s - 1] - reference)[active] * np.sign(d)  # signed along this step's direction
+            frac = (j * c[owner] - before[owner]) / np.maximum(np.abs(d[owner]) - before[owner], 1e-12)
+            t = step_start + step_len * np.clip(frac, 0.0, 1.0)
+        else:
+            # the j-th crossing of a linear ramp from the reference to the new level
+            crossed_since = step_len * (1.0 - j * c[owner] / np.abs(d[owner]))  # how long before step end
+            t = step_start + step_len - crossed_since
         # refractory: keep crossings at least `refractory` after the previous kept one of the pixel
         keep = np.ones(owner.size, dtype=bool)
         prev = last_fire[active]
@@ -156,11 +195,25 @@ def dvs_events(
     x = np.concatenate([x, flat % sensor.width])
     y = np.concatenate([y, flat // sensor.width])
     t = np.concatenate([t, rng.uniform(0, duration_us, n_noise)])
-    pol = np.concatenate([pol, rng.integers(0, 2, n_noise).astype(np.int8)])
+    if model.noise_on_fraction == 0.5:
+        noise_pol = rng.integers(0, 2, n_noise).astype(np.int8)
+    else:
+        noise_pol = (rng.random(n_noise) < model.noise_on_fraction).astype(np.int8)
+    pol = np.concatenate([pol, noise_pol])
     t = t + np.abs(rng.normal(0.0, model.latency_jitter_us, t.size))
     t = np.clip(np.round(t), 0, duration_us - 1).astype(np.int64)
     order = np.argsort(t, kind="stable")
     return make_events(x[order], y[order], t[order], pol[order])
+
+
+def _photoreceptor(log_frames: np.ndarray, times_us: np.ndarray, tau_us: float) -> np.ndarray:
+    """First-order low-pass of each pixel's log intensity, time constant ``tau_us / intensity``."""
+    out = np.empty_like(log_frames)
+    out[0] = log_frames[0]
+    for s in range(1, len(log_frames)):
+        rate = (times_us[s] - times_us[s - 1]) * np.exp(out[s - 1]) / tau_us
+        out[s] = out[s - 1] + (1.0 - np.exp(-rate)) * (log_frames[s] - out[s - 1])
+    return out
 
 
 def _shifted(padded: np.ndarray, offsets: np.ndarray, height: int, width: int, pad: int) -> np.ndarray:
@@ -187,28 +240,53 @@ def _shifted(padded: np.ndarray, offsets: np.ndarray, height: int, width: int, p
 # ----------------------------------------------------------------------------------------------
 
 
+def _nmnist_dvs() -> DVSModel:
+    # measured on the 800 shipped real Train recordings (EMULATION.md, "Emulator against real recordings")
+    return DVSModel(threshold=0.37, on_threshold_ratio=0.975, noise_rate_hz=0.35, noise_on_fraction=0.05,
+                    photoreceptor_tau_us=1500.0, random_reference=True, exact_crossing_times=True)
+
+
 @dataclass(frozen=True)
 class NMNISTEmulation:
-    """How N-MNIST-like recordings are made (defaults tuned to the real sample's statistics)."""
+    """How N-MNIST-like recordings are made; the defaults are fitted to the shipped real recordings.
 
-    dvs: DVSModel = field(default_factory=lambda: DVSModel(threshold=0.3))
-    saccade_us: int = 100_000
-    move_fraction: float = 0.8  # the sensor moves during this fraction of each saccade, then rests
-    triangle_px: tuple[tuple[float, float], ...] = ((0.0, 0.0), (3.0, 6.0), (6.0, 0.0))
-    glyph_px: float = 20.0  # digit size inside a 28x28 box, as in MNIST
+    Times are microseconds from the start of the recording, lengths are sensor pixels, intensities
+    are relative to the white stroke (1). See ``EMULATION.md`` for what each value was fitted to.
+    """
+
+    dvs: DVSModel = field(default_factory=_nmnist_dvs)
+    # the three moves of the image on the sensor: (start, end) of each, cosine-eased in between
+    saccade_windows_us: tuple[tuple[int, int], ...] = ((12_000, 86_000), (113_000, 183_000), (222_000, 294_000))
+    saccade_jitter_us: int = 4000  # each start and end moves by up to this much per recording
+    triangle_px: tuple[tuple[float, float], ...] = ((0.0, 0.0), (3.5, 6.0), (7.0, 0.0))  # then back to the first
+    duration_us: tuple[int, int] = (304_000, 316_000)  # recording length, uniform in [low, high)
+    glyph_px: float = 18.5  # glyph height (MNIST: a 20x20 box inside 28x28)
+    glyph_aspect: float = 1.15  # glyph width / height scale relative to the load_digits image
+    glyph_size_jitter: float = 0.1  # relative, per recording
+    stroke_edges: tuple[float, float] = (0.4, 0.7)  # smoothstep of the upsampled image: thinner, sharper strokes
+    glyph_center_px: tuple[float, float] = (14.2, 15.5)  # (x, y) of the glyph's centre of mass at the first vertex
+    position_jitter_px: float = 1.0  # per recording, in x and y
     background: float = 0.12  # monitor black level relative to a white stroke
+    file_polarity_on: int = 0  # the value of the p bit written for a brightness increase (see EMULATION.md)
     step_us: int = 2000
     train_image_fraction: float = 0.7  # first 70% of each class's load_digits images feed Train/
 
 
-def saccade_offsets(times_us: np.ndarray, cfg: NMNISTEmulation) -> np.ndarray:
-    """Image offset (dx, dy) in pixels at each time: three eased moves along the triangle."""
+def saccade_offsets(times_us: np.ndarray, cfg: NMNISTEmulation, windows_us: np.ndarray | None = None) -> np.ndarray:
+    """Image offset (dx, dy) in pixels at each time: three cosine-eased moves along the triangle.
+
+    ``windows_us`` (shape (3, 2): start and end of each move) defaults to ``cfg.saccade_windows_us``;
+    before the first move the image rests at the first vertex, between moves at the reached one.
+    """
     verts = np.asarray(cfg.triangle_px + (cfg.triangle_px[0],), dtype=float)
-    seg = np.clip(times_us // cfg.saccade_us, 0, 2).astype(int)
-    phase = np.clip((times_us - seg * cfg.saccade_us) / (cfg.move_fraction * cfg.saccade_us), 0.0, 1.0)
-    ease = 0.5 - 0.5 * np.cos(np.pi * phase)  # velocity peaks mid-saccade, as on the real recordings
-    start, end = verts[seg], verts[seg + 1]
-    return start + (end - start) * ease[:, None]
+    windows = np.asarray(cfg.saccade_windows_us if windows_us is None else windows_us, dtype=float)
+    t = np.asarray(times_us, dtype=float)
+    out = np.repeat(verts[:1], t.size, axis=0)
+    for k, (start, end) in enumerate(windows):
+        phase = np.clip((t - start) / (end - start), 0.0, 1.0)
+        ease = 0.5 - 0.5 * np.cos(np.pi * phase)  # velocity peaks mid-move, as on the real recordings
+        out += (verts[k + 1] - verts[k]) * ease[:, None]
+    return out
 
 
 _DIGITS_CACHE: dict[str, np.ndarray] = {}
@@ -241,29 +319,54 @@ def digit_image_pool(digit: int, split: str, cfg: NMNISTEmulation) -> np.ndarray
     return idx[:cut] if split == "train" else idx[cut:]
 
 
-def emulate_nmnist_recording(image: np.ndarray, rng: np.random.Generator, cfg: NMNISTEmulation) -> np.ndarray:
-    """One N-MNIST-like recording of an 8x8 ``image`` (values 0..1)."""
+def render_glyph(image: np.ndarray, rng: np.random.Generator, cfg: NMNISTEmulation) -> np.ndarray:
+    """The 8x8 ``image`` (0..1) as a glyph of ``cfg.glyph_px`` (±jitter) rows: cubic upsampling, then a
+    smoothstep between ``cfg.stroke_edges`` that thins the blurred strokes and sharpens their edges."""
     from scipy.ndimage import zoom
 
-    size = cfg.glyph_px * rng.uniform(0.9, 1.1)
-    glyph = np.clip(zoom(image, size / 8.0, order=1), 0.0, 1.0)
-    canvas = np.zeros((NMNIST_SENSOR.height, NMNIST_SENSOR.width))
+    height = cfg.glyph_px * rng.uniform(1.0 - cfg.glyph_size_jitter, 1.0 + cfg.glyph_size_jitter)
+    glyph = zoom(image, (height / 8.0, height * cfg.glyph_aspect / 8.0), order=3)
+    lo, hi = cfg.stroke_edges
+    s = np.clip((glyph - lo) / (hi - lo), 0.0, 1.0)
+    return s * s * (3.0 - 2.0 * s)
+
+
+def emulate_nmnist_recording(image: np.ndarray, rng: np.random.Generator, cfg: NMNISTEmulation) -> np.ndarray:
+    """One N-MNIST-like recording of an 8x8 ``image`` (values 0..1)."""
+    from scipy.ndimage import center_of_mass
+
+    width, height = NMNIST_SENSOR.width, NMNIST_SENSOR.height
+    glyph = render_glyph(image, rng, cfg)
     gy, gx = glyph.shape
-    oy = int(round((28 - gy) / 2 + rng.uniform(-1, 1)))
-    ox = int(round((28 - gx) / 2 + rng.uniform(-1, 1)))
-    oy, ox = max(0, oy), max(0, ox)
-    canvas[oy : oy + gy, ox : ox + gx] = glyph[: 34 - oy, : 34 - ox]
+    cy, cx = center_of_mass(glyph) if glyph.sum() > 0 else ((gy - 1) / 2, (gx - 1) / 2)
+    jitter = rng.uniform(-cfg.position_jitter_px, cfg.position_jitter_px, 2)
+    ox = max(0, int(round(cfg.glyph_center_px[0] + jitter[0] - cx)))
+    oy = max(0, int(round(cfg.glyph_center_px[1] + jitter[1] - cy)))
+    canvas = np.zeros((height, width))
+    part = glyph[: height - oy, : width - ox]
+    canvas[oy : oy + part.shape[0], ox : ox + part.shape[1]] = part
     intensity = cfg.background + (1.0 - cfg.background) * canvas
-    pad = 8
+    pad = 10
     padded = np.pad(intensity, pad, constant_values=cfg.background)
-    duration = 3 * cfg.saccade_us + int(rng.integers(0, 15_000))
-    start = int(rng.integers(200, 1500))
-    times = np.arange(start, duration, cfg.step_us, dtype=np.float64)
-    offsets = saccade_offsets(times - start, cfg)
-    frames = _shifted(padded, offsets, 34, 34, pad)
+    duration = int(rng.integers(*cfg.duration_us))
+    windows = np.asarray(cfg.saccade_windows_us, dtype=float)
+    windows = windows + rng.uniform(-cfg.saccade_jitter_us, cfg.saccade_jitter_us, windows.shape)
+    times = np.arange(0, duration, cfg.step_us, dtype=np.float64)
+    frames = _shifted(padded, saccade_offsets(times, cfg, windows), height, width, pad)
     log_frames = np.log(frames).reshape(len(times), -1)
-    yy, xx = np.divmod(np.arange(34 * 34), 34)
-    return dvs_events(log_frames, times, cfg.dvs, rng, xx, yy, NMNIST_SENSOR, duration)
+    yy, xx = np.divmod(np.arange(height * width), width)
+    events = dvs_events(log_frames, times, cfg.dvs, rng, xx, yy, NMNIST_SENSOR, duration)
+    if cfg.file_polarity_on == 0:
+        events["p"] = 1 - events["p"]
+    return events
+
+
+def emulate_nmnist_events(split: str, digit: int, index: int, seed: int = 0, cfg: NMNISTEmulation | None = None) -> np.ndarray:
+    """The recording :func:`emulate_nmnist` writes as ``Train|Test/<digit>/<index + 1>.bin`` (same events, in memory)."""
+    cfg = cfg or NMNISTEmulation()
+    images, _ = _digit_images()
+    pool = digit_image_pool(digit, split, cfg)
+    return emulate_nmnist_recording(images[pool[index % pool.size]], _record_rng(seed, "nmnist", split, digit, index), cfg)
 
 
 def emulate_nmnist(
@@ -279,17 +382,13 @@ def emulate_nmnist(
     Returns the file lists ``{"train": {"0": [relative paths...]}, "test": {...}}``.
     """
     cfg = cfg or NMNISTEmulation()
-    images, _ = _digit_images()
     out_dir = Path(out_dir)
     jobs = [(split, folder, d, i) for split, folder, n in (("train", "Train", train_per_class), ("test", "Test", test_per_class))
             for d in range(10) for i in range(n)]
     files: dict[str, dict[str, list[str]]] = {"train": {str(d): [] for d in range(10)}, "test": {str(d): [] for d in range(10)}}
     iterator = progress(jobs, "emulate N-MNIST") if progress else jobs
     for split, folder, digit, i in iterator:
-        rng = _record_rng(seed, "nmnist", split, digit, i)
-        pool = digit_image_pool(digit, split, cfg)
-        image = images[pool[i % pool.size]]
-        events = emulate_nmnist_recording(image, rng, cfg)
+        events = emulate_nmnist_events(split, digit, i, seed, cfg)
         rel = f"{folder}/{digit}/{i + 1:05d}.bin"
         write_nmnist_bin(out_dir / rel, events)
         files[split][str(digit)].append(rel)

@@ -48,7 +48,7 @@ EXPECTED_LAYOUT = {
 }
 WHERE_TO_GET = {
     "nmnist": "N-MNIST: https://www.garrickorchard.com/datasets/n-mnist (or data.mendeley.com dataset 468j46mzdv: train.zip, test.zip)",
-    "asldvs": "ASL-DVS: https://github.com/PIX2NVS/NVS2Graph (Dropbox ASLDVS.zip)",
+    "asldvs": "ASL-DVS: https://github.com/PIX2NVS/NVS2Graph (its Dropbox ASLDVS.zip, which tonic downloads, was deleted: tonic issue 284)",
 }
 _NMNIST_SPLITS = {"train": "Train", "test": "Test"}
 

@@ -23,8 +23,15 @@ from metasnn.hardware.mapping import map_network
 from metasnn.hardware.rates import SpikeRates, check_depth, placeholder_rates
 from metasnn.hardware.simulator import CostReport, simulate
 
+#: wu22 Table S1 GPU rows (published) by dataset: the comparison point of wu22-C5 for the Table S1 rows'
+#: dataset (the estimate_hardware stage picks the row of --inference-dataset).
+PAPER_GPU_ROWS = {
+    "MNIST": {"latency_s": 9.13e-3, "energy_j": 338.99e-3, "power_w": 37.13},
+    "F-MNIST": {"latency_s": 14.23e-3, "energy_j": 588.24e-3, "power_w": 39.23},
+    "N-MNIST": {"latency_s": 24.31e-3, "energy_j": 1214.8e-3, "power_w": 49.97},
+}
 #: wu22 Table S1, MNIST GPU row (published): the default comparison point of wu22-C5.
-PAPER_GPU = {"latency_s": 9.13e-3, "energy_j": 338.99e-3, "power_w": 37.13}
+PAPER_GPU = PAPER_GPU_ROWS["MNIST"]
 LEARNING_METRICS = ("route_cost_packets", "route_cost_learning_packets", "route_bytes", "packet_hops",
                     "cycles_per_sample", "throughput_samples_per_s", "throughput_overlapped_samples_per_s",
                     "energy_dynamic_j")
@@ -53,6 +60,10 @@ class Study:
     gpu_reference: Mapping[str, float] = dataclasses.field(default_factory=lambda: dict(PAPER_GPU))
     rate_factor: float = 1.0  # sensitivity: all spike rates x factor
     data_source: str = "synthetic"  # data.source of the recordings the rate-giving models were trained on
+    #: coding -> metrics of the trained inference network whose rates are ``rates["inference:<coding>"]``
+    #: (the wu22_inference stage's metrics.json: test_acc, latency_s, network, timesteps, ...); shown beside
+    #: the Table S1 estimate.
+    inference_measured: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
     def learning_rates(self, mode: str) -> SpikeRates:
         r = self.rates.get(mode)

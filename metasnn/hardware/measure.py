@@ -17,7 +17,7 @@ import statistics
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 RAPL = Path("/sys/class/powercap/intel-rapl:0/energy_uj")
@@ -77,6 +77,19 @@ def _rapl_readable() -> bool:
 def measure_cpu(sizes: Sequence[int], timesteps: int, input_rate: float, *, seed: int = 0,
                 min_seconds: float = 0.5, max_reps: int = 200, threads: int = 1) -> Measured:
     """Median wall time of one forward pass (batch 1) on the CPU, energy from RAPL if readable."""
+    import torch
+
+    forward, g = _network(sizes, "cpu", seed)
+    x = (torch.rand(timesteps, 1, sizes[0], generator=g) < input_rate).float()
+    return measure_cpu_call(lambda: forward(x), f"forward passes, batch 1, T={timesteps}", min_seconds=min_seconds,
+                            max_reps=max_reps, threads=threads)
+
+
+def measure_cpu_call(fn: Callable[[], object], what: str, *, min_seconds: float = 0.5, max_reps: int = 200,
+                     threads: int = 1, warmup: int = 3) -> Measured:
+    """Median wall time of ``fn()`` on the CPU (``threads`` torch threads, inference mode, after
+    ``warmup`` calls), energy from RAPL if readable; ``what`` names the calls in the note, e.g.
+    ``"forward passes, batch 1, T=8"``. Any model's forward pass (e.g. a trained network) can be timed."""
     import platform
 
     import torch
@@ -84,19 +97,17 @@ def measure_cpu(sizes: Sequence[int], timesteps: int, input_rate: float, *, seed
     old = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        forward, g = _network(sizes, "cpu", seed)
-        x = (torch.rand(timesteps, 1, sizes[0], generator=g) < input_rate).float()
         with torch.inference_mode():
-            for _ in range(3):
-                forward(x)
+            for _ in range(warmup):
+                fn()
             e0 = int(RAPL.read_text()) if _rapl_readable() else None
-            times, elapsed = _time_loop(lambda: forward(x), lambda: None, min_seconds, max_reps)
+            times, elapsed = _time_loop(fn, lambda: None, min_seconds, max_reps)
             e1 = int(RAPL.read_text()) if e0 is not None else None
     finally:
         torch.set_num_threads(old)
     latency = statistics.median(times)
     device = f"{platform.processor() or platform.machine()} CPU, {threads} thread(s), torch {torch.__version__}"
-    how = f"median of {len(times)} forward passes, batch 1, T={timesteps}"
+    how = f"median of {len(times)} {what}"
     if e0 is not None and e1 is not None and e1 > e0:
         energy = (e1 - e0) * 1e-6 / len(times)
         return Measured("CPU", device, latency, energy, energy / latency,

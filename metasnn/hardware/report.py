@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from metasnn.data.sources import DataSource, describe
 from metasnn.hardware.experiments import CONCLUSIONS, LEARNING_METRICS, Study, c4_at
 from metasnn.hardware.measure import Measured
 from metasnn.hardware.simulator import CostReport
@@ -31,10 +32,17 @@ def rates_note(study: Study) -> str:
         f"{k}={r.path}" for k, r in sorted(study.rates.items()))
 
 
+def sources(study: Study) -> dict[str, DataSource]:
+    """The data sources behind the study's measured spike rates (``Study.data_sources``, raw -> DataSource);
+    empty when the study names none (placeholder rates). Table rows take their ``data_source`` from these."""
+    found = getattr(study, "data_sources", None)
+    return dict(found) if isinstance(found, Mapping) else {}
+
+
 def data_source(study: Study) -> str:
-    """The ``data_source`` column: the project's data.source label. Whether spike rates were measured
-    or placeholders is stated in each table's ``rates`` column and notes."""
-    return study.data_source
+    """The claims' and figures' data source: :func:`describe` of :func:`sources`. Whether spike rates were
+    measured or placeholders is stated in each table's ``rates`` column and notes."""
+    return describe(sources(study).values())  # "unknown" when the study names no source, like the table rows
 
 
 def _fmt_setting(study: Study) -> str:
@@ -70,15 +78,28 @@ def learning_table(reports: Mapping[tuple[str, str, str], CostReport], study: St
         "paper_throughput_ordering_holds: TC_LP > TC_HP > TC_GP (samples/s, units serial within a phase).",
         rates_note(study),
     ]
-    write_comparison_table(LEARNING_ID, measurements, scale=scale, data_source=data_source(study), out_dir=out_dir,
+    write_comparison_table(LEARNING_ID, measurements, scale=scale, sources=sources(study), out_dir=out_dir,
                            caption="RC = packets per sample; TC = samples/s.", notes=notes)
     return [{"hp_global_every": int(e), "hp_global_layers": lay, **c} for (e, lay), c in sorted(
         checks.items(), key=lambda kv: (kv[0][1], int(kv[0][0])))]
 
 
+def _raw_datasets(dataset: str) -> tuple[str, ...]:
+    """The raw dataset behind a Table S1 dataset label (``N-MNIST`` -> ``nmnist``), for the rows' data_source."""
+    from metasnn.data.sources import RAW_NAMES
+
+    return tuple(raw for raw, name in RAW_NAMES.items() if name == dataset)
+
+
+#: platform of the rows measured on the trained inference network (accuracy, CPU latency)
+TRAINED_CPU_PLATFORM = "CPU, trained network (this machine)"
+
+
 def inference_table(inf: Mapping[str, CostReport], measured: Sequence[Measured], study: Study, *, dataset: str,
                     scale: str, out_dir: Path) -> None:
     ms = []
+    fed_by = _raw_datasets(dataset) if study.inference_measured else ()
+    chip_platform = study.chip.name.capitalize() if study.chip.name == "tianjic" else study.chip.name
     for coding, rep in inf.items():
         m = rep.metrics
         common = {"chip": rep.chip, "cores": rep.cores, "timesteps": rep.timesteps, "rates": rep.rates_source,
@@ -92,9 +113,30 @@ def inference_table(inf: Mapping[str, CostReport], measured: Sequence[Measured],
                 ("power_w", study.chip["board_power_w"], "= chip constant board_power_w, an input, not an estimate"),
                 ("route_cost_packets", m["route_cost_packets"], "packets per sample")]
         for metric, value, note in rows:
-            ms.append(Measurement(key={"dataset": dataset, "platform": study.chip.name.capitalize() if
-                                       study.chip.name == "tianjic" else study.chip.name,
-                                       "coding": coding, "metric": metric}, per_seed=[value], extra=common, note=note))
+            ms.append(Measurement(key={"dataset": dataset, "platform": chip_platform, "coding": coding,
+                                       "metric": metric}, per_seed=[value], extra=common, note=note, datasets=fed_by))
+        net = study.inference_measured.get(coding)
+        if net is not None:  # the trained network whose measured rates drive this estimate
+            acc = 100.0 * float(net["test_acc"])
+            n_test = net.get("n_test", "?")
+            what = f"the trained [{net.get('network', '?')}] network ({coding} coding, T={net.get('timesteps', '?')})"
+            ms.append(Measurement(
+                key={"dataset": dataset, "platform": chip_platform, "coding": coding, "metric": "acc_pct"},
+                per_seed=[acc], extra={**common, "kind": "measured accuracy of the rate-giving network"},
+                note=f"test accuracy ({n_test} Test recordings) of {what} whose measured spike rates drive this "
+                     "estimate; run in float32 on the CPU (the chip's 8-bit weights are not simulated)",
+                datasets=fed_by))
+            cpu = {"chip": net.get("latency_device", ""), "cores": None, "timesteps": net.get("timesteps"),
+                   "rates": rep.rates_source, "kind": "measured (trained network)"}
+            ms.append(Measurement(
+                key={"dataset": dataset, "platform": TRAINED_CPU_PLATFORM, "coding": coding, "metric": "acc_pct"},
+                per_seed=[acc], extra=cpu, note=f"test accuracy of {what}", datasets=fed_by))
+            latency = net.get("latency_s")
+            ms.append(Measurement(
+                key={"dataset": dataset, "platform": TRAINED_CPU_PLATFORM, "coding": coding, "metric": "latency_ms"},
+                per_seed=[math.nan if latency is None else 1e3 * float(latency)], extra=cpu,
+                note=f"CPU latency per sample of {what}: {net.get('latency_note', 'not measured')}",
+                volatile=latency is not None, datasets=fed_by))
     for meas in measured:
         common = {"chip": meas.device, "cores": None, "timesteps": study.inference_timesteps, "rates": "",
                   "kind": "measured here" if meas.latency_s is not None else "not measured"}
@@ -103,17 +145,20 @@ def inference_table(inf: Mapping[str, CostReport], measured: Sequence[Measured],
                               ("energy_mj", None if meas.energy_j is None else meas.energy_j * 1e3),
                               ("power_w", meas.power_w)):
             ms.append(Measurement(key={"dataset": dataset, "platform": platform, "coding": "rate", "metric": metric},
-                                  per_seed=[math.nan if value is None else value], extra=common, note=meas.note,
-                                  volatile=meas.latency_s is not None))
+                                  per_seed=[math.nan if value is None else value], extra=common,
+                                  note=f"random-weight {list(study.inference_sizes)} network, Bernoulli inputs at the "
+                                       f"rate-coded input rate; {meas.note}", volatile=meas.latency_s is not None,
+                                  datasets=fed_by))
     notes = [
         f"Network {list(study.inference_sizes)} on cores {list(study.inference_cores) if study.inference_cores else 'auto'}"
         f" of {study.chip.name}, T={study.inference_timesteps}.",
         "energy_mj of the chip rows is board-level (board_power_w x latency) like wu22's 9.35 W x 0.37 ms = 3.46 mJ; "
         "energy_dynamic_mj is the chip's own switching energy, reported separately.",
-        "acc_pct is not produced by the cost model (accuracy comes from the trained models).",
+        "acc_pct is not produced by the cost model: it is the measured test accuracy of the trained inference network "
+        "whose spike rates the estimate uses (rows 'Tianjic' and '" + TRAINED_CPU_PLATFORM + "'), when given.",
         rates_note(study),
     ]
-    write_comparison_table(INFERENCE_ID, ms, scale=scale, data_source=data_source(study), out_dir=out_dir,
+    write_comparison_table(INFERENCE_ID, ms, scale=scale, sources=sources(study), out_dir=out_dir,
                            caption="Estimates for the chip; CPU/GPU rows measured on the machine that ran the stage.",
                            notes=notes)
 
@@ -129,7 +174,7 @@ def scaling_table(rows: Sequence[Mapping[str, Any]], study: Study, *, scale: str
         for q in ("energy_dynamic_j", "energy_static_j", "energy_chip_j", "energy_board_j", "latency_s"):
             ms.append(Measurement(key={"network": r["network"], "metric": f"{r['chip']}:{q}"}, per_seed=[r[q]],
                                   extra={"synapses": r["synapses"], "cores": r["cores"]}, note=f"rates: {r['rates']}"))
-    write_comparison_table(SCALING_ID, ms, scale=scale, data_source=data_source(study), out_dir=out_dir,
+    write_comparison_table(SCALING_ID, ms, scale=scale, sources=sources(study), out_dir=out_dir,
                            caption="Energy per inference sample (J) vs network size; automatic mapping.",
                            notes=[rates_note(study)])
 
@@ -150,7 +195,7 @@ def sensitivity_table(rows: Sequence[Mapping[str, Any]], study: Study, *, scale:
              "GPU reference; c5_rank: rank coding cheaper than rate.",
              "Each row varies one assumed constant of the chip file (or all spike rates); published and derived "
              "constants are not varied.", rates_note(study)]
-    write_comparison_table(SENSITIVITY_ID, ms, scale=scale, data_source=data_source(study), out_dir=out_dir,
+    write_comparison_table(SENSITIVITY_ID, ms, scale=scale, sources=sources(study), out_dir=out_dir,
                            notes=notes)
 
 
@@ -240,6 +285,8 @@ def flat_metrics(reports: Mapping[tuple[str, str, str], CostReport], inf: Mappin
     for coding, rep in inf.items():
         for k in ("latency_s", "energy_dynamic_j", "energy_board_j", "compute_ratio"):
             out[f"inference.{coding}.{k}"] = rep.metrics[k]
+        if coding in study.inference_measured:
+            out[f"inference.{coding}.network_test_acc"] = float(study.inference_measured[coding]["test_acc"])
     for k, v in reference.items():
         out[f"conclusions.{k}"] = v
     out["mapping.learning_cores"] = reports[("LP", "-", "-")].cores

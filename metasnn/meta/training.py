@@ -7,7 +7,9 @@ loop writes one checkpoint (atomically, :func:`metasnn.io.save_tensors`) holding
 objects' ``state_dict()`` s, the RNG states (torch, numpy, python — stored as tensors so
 ``torch.load(weights_only=True)`` reads them), the completed step count, the curve so far and the
 config hash. A rerun with the same config hash resumes from it and reaches the same final weights
-as an uninterrupted run; a checkpoint with another hash is ignored (and overwritten later).
+as an uninterrupted run; a checkpoint with another hash is ignored (and overwritten later). Every
+(re)start first removes the ``.checkpoint.pt.<random>.tmp`` files that a kill during a checkpoint
+write left in the checkpoint directory (only those: :func:`metasnn.io.remove_stale_temporaries`).
 
 A non-finite loss (or one above ``max_loss``) raises :class:`metasnn.errors.TrainingDivergedError`
 naming the step and what to change.
@@ -27,7 +29,7 @@ import numpy as np
 import torch
 
 from metasnn.errors import CheckpointError, TrainingDivergedError
-from metasnn.io import atomic_write_text, load_tensors, save_tensors
+from metasnn.io import atomic_write_text, load_tensors, remove_stale_temporaries, save_tensors
 
 __all__ = [
     "Stateful",
@@ -167,6 +169,9 @@ def load_checkpoint(ckpt: CheckpointConfig) -> dict[str, Any] | None:
     except CheckpointError as exc:
         log.warning("ignoring unreadable checkpoint: %s", exc)
         return None
+    if not isinstance(payload, dict):
+        log.warning("ignoring %s: not a checkpoint (a %s)", ckpt.path, type(payload).__name__)
+        return None
     if payload.get("config_hash") != ckpt.config_hash:
         log.warning("%s was written by a different configuration (hash %s…, expected %s…): starting afresh",
                     ckpt.path, str(payload.get("config_hash"))[:12], ckpt.config_hash[:12])
@@ -211,15 +216,26 @@ def train_loop(
     if checkpoint is not None:
         if checkpoint.every < 1:
             raise ValueError(f"checkpoint interval must be >= 1, got {checkpoint.every}")
+        stale = remove_stale_temporaries(checkpoint.path)  # a kill during a checkpoint write leaves these
+        if stale:
+            log.info("removed %d stale temporary file(s) of %s: %s", len(stale), checkpoint.path,
+                     ", ".join(p.name for p in stale))
         payload = load_checkpoint(checkpoint)
         if payload is not None:
-            for name, obj in state.items():
-                if name not in payload["state"]:
+            for name in state:
+                if name not in payload.get("state", {}):
                     raise CheckpointError(f"{checkpoint.path}: no state for {name!r}; delete it to start afresh")
-                obj.load_state_dict(payload["state"][name])
-            set_rng_state(payload["rng"])
-            result.rows = _tensor_to_rows(list(payload["curve_keys"]), payload["curve"])
-            start = int(payload["completed_steps"])
+            try:
+                for name, obj in state.items():
+                    obj.load_state_dict(payload["state"][name])
+                set_rng_state(payload["rng"])
+                result.rows = _tensor_to_rows(list(payload["curve_keys"]), payload["curve"])
+                start = int(payload["completed_steps"])
+            except (KeyError, TypeError, ValueError, IndexError, RuntimeError, AttributeError) as exc:
+                raise CheckpointError(f"{checkpoint.path}: cannot resume from it ({type(exc).__name__}: "
+                                      f"{str(exc).splitlines()[0] if str(exc) else ''}); delete it to start afresh") from exc
+            if start < 0:
+                raise CheckpointError(f"{checkpoint.path}: records {start} completed steps; delete it to start afresh")
             result.resumed_from = start
             log.info("resumed from %s at step %d of %d", checkpoint.path, start, total_steps)
     steps = range(start, total_steps)

@@ -30,9 +30,10 @@ State reset policy (``reset``):
   trace after each training batch (:meth:`HPNetwork.commit_traces`) and evaluation starts from it.
 
 Readout (wu22 code): the output layer's membrane at the last step divided by θ_th, trained with
-MSE to one-hot targets. The code also clamps it at 1.1 from above (``readout_clamp=1.1``); off by
-default, because on our data the clamp lets training collapse (all outputs above 1.1 get no
-gradient).
+MSE to one-hot targets (``readout="mean"``: the membrane averaged over the T steps instead, used by
+the Table S1 inference network, :mod:`metasnn.hardware.inference`). The code also clamps it at 1.1
+from above (``readout_clamp=1.1``); off by default, because on our data the clamp lets training
+collapse (all outputs above 1.1 get no gradient).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ __all__ = [
     "HPNetwork",
     "HPRun",
     "RESET_POLICIES",
+    "READOUTS",
     "POST_FORMS",
     "META_PARAMETERS",
     "wu22_node",
@@ -63,6 +65,7 @@ __all__ = [
 
 RESET_POLICIES = ("sample", "episode", "carried")
 POST_FORMS = ("code", "additive", "softmax")
+READOUTS = ("last", "mean")
 META_PARAMETERS = ("alpha", "eta_pre", "beta_post")
 
 
@@ -79,6 +82,7 @@ class HPConfig:
     post_form: str = "code"
     reset: str = "sample"
     readout_clamp: float | None = None  # wu22 code clamps the readout at 1.1 (max); None: no clamp
+    readout: str = "last"  # last: output membrane at the last step (wu22) | mean: averaged over the T steps
     factored: bool = True  # per-sample traces as exact low-rank factors while the clamp cannot bind
 
     def __post_init__(self) -> None:
@@ -88,6 +92,8 @@ class HPConfig:
             raise ValueError(f"HPConfig.post_form must be one of {POST_FORMS}, got {self.post_form!r}")
         if not 0.0 <= self.decay < 1.0:
             raise ValueError(f"HPConfig.decay must be in [0, 1), got {self.decay}")
+        if self.readout not in READOUTS:
+            raise ValueError(f"HPConfig.readout must be one of {READOUTS}, got {self.readout!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -338,6 +344,7 @@ class HPNetwork(nn.Module):
         states: list[NodeState] = [DecolleLIFNode.initial_state() for _ in self.layers]
         spikes: list[list[torch.Tensor]] = [[] for _ in self.layers]
         membranes: list[torch.Tensor] = [x_seq.new_zeros(())] * len(self.layers)
+        summed = x_seq.new_zeros(())  # output membrane summed over steps (readout "mean")
         for x_t in x_seq.unbind(0):
             h = x_t
             for i, layer in enumerate(self.layers):
@@ -346,7 +353,9 @@ class HPNetwork(nn.Module):
                 if record:
                     spikes[i].append(s.detach())
                 h = s
-        out = membranes[-1] / self.config.threshold
+            if self.config.readout == "mean":
+                summed = summed + membranes[-1]
+        out = (membranes[-1] if self.config.readout == "last" else summed / x_seq.shape[0]) / self.config.threshold
         if self.config.readout_clamp is not None:
             out = out.clamp(max=self.config.readout_clamp)
         return HPRun(outputs=out, spikes=[torch.stack(s) for s in spikes] if record else [],

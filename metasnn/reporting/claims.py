@@ -3,7 +3,9 @@
 A table builder that tests a claim writes a :class:`ClaimResult` (``<table>.claims.json``); the
 report stage gathers them into ``results/claims.md`` and ``.csv``. Verdicts: ``holds``,
 ``does not hold``, ``inconclusive`` (the statistic cannot decide, e.g. one seed or p ≥ α), or
-``not run``. No verdict without a statistic.
+``not run``. No verdict without a statistic; the rules that turn a statistic into a verdict live in
+:mod:`metasnn.reporting.verdicts`. A claim tested separately per dataset has one record per dataset
+(same ``claim_id``); :func:`read_claims` keeps them all.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from metasnn.data.sources import DataSource, describe
 from metasnn.evaluation.statistics import PairedTest
 from metasnn.io import atomic_write_json, atomic_write_text
+from metasnn.reporting import verdicts
+from metasnn.reporting.tables import row_sources
 from metasnn.reporting.targets import load_targets
+from metasnn.reporting.verdicts import ALPHA
 
 VERDICTS = ("holds", "does not hold", "inconclusive", "not run")
-ALPHA = 0.05
 
 
 @dataclass
@@ -49,15 +54,29 @@ class ClaimResult:
 
 
 def verdict_from_test(result: PairedTest, *, direction: int = +1, alpha: float = ALPHA) -> str:
-    """``holds`` when the effect has the claimed sign and p < α; ``does not hold`` when the opposite
-    sign is significant, or the claimed sign is absent with a CI that excludes the claimed side;
-    ``inconclusive`` otherwise."""
-    if result.n < 2 or result.p_value is None or math.isnan(result.p_value):
-        return "inconclusive"
-    signed = direction * result.effect
-    if result.p_value < alpha:
-        return "holds" if signed > 0 else "does not hold"
-    return "inconclusive"
+    """The sign rule (:func:`metasnn.reporting.verdicts.sign`): ``holds`` when the effect has the claimed
+    sign and p < α; ``does not hold`` when the opposite sign is significant; ``inconclusive`` otherwise."""
+    return verdicts.sign(result, direction, alpha)
+
+
+def claim_source(sources: Mapping[str, DataSource], datasets: Sequence[str] = ()) -> str:
+    """The ``data_source`` of a claim resting on ``datasets`` (raw or meta-dataset names; all of
+    ``sources`` when none are named), as the table rows write it."""
+    return describe(row_sources({}, sources, datasets))
+
+
+@dataclass(frozen=True)
+class ClaimSite:
+    """Where a claim is reported (scale, table, figure) and the data sources that may have fed it."""
+
+    scale: str
+    sources: Mapping[str, DataSource]
+    table: str
+    figure: str | None = None
+
+    def source(self, datasets: Sequence[str] = ()) -> str:
+        """:func:`claim_source` of ``datasets`` (all sources when none are named)."""
+        return claim_source(self.sources, datasets)
 
 
 def claim_from_test(claim_id: str, result: PairedTest, *, effect_description: str, direction: int = +1,
@@ -71,6 +90,26 @@ def claim_from_test(claim_id: str, result: PairedTest, *, effect_description: st
     )
 
 
+def noninferiority_claim(claim_id: str, diff: Sequence[float], margin: float, *, effect_description: str,
+                         scale: str, data_source: str, table: str, figure: str | None = None,
+                         n_tasks: int | None = None, note: str = "") -> ClaimResult:
+    """A claim decided by the non-inferiority rule (:func:`metasnn.reporting.verdicts.noninferiority`) on
+    the paired differences ``diff``; effect and CI are those of the mean difference, p the one-sided one."""
+    part = verdicts.noninferiority_part("", diff, margin)
+    t = part.test
+    return ClaimResult(claim_id=claim_id, verdict=part.verdict, effect=t.effect, effect_description=effect_description,
+                       test=t.test, p_value=t.p_value, ci95_low=t.ci95_low, ci95_high=t.ci95_high, n_seeds=t.n,
+                       n_tasks=n_tasks, scale=scale, data_source=data_source, table=table, figure=figure, note=note)
+
+
+def not_run_claim(claim_id: str, *, table: str, scale: str, data_source: str, why: str,
+                  effect_description: str = "", n_seeds: int | None = None, figure: str | None = None) -> ClaimResult:
+    """The record of a claim its stage could not test (missing inputs); ``why`` says what is missing."""
+    return ClaimResult(claim_id=claim_id, verdict="not run", effect=None, effect_description=effect_description,
+                       test="", p_value=None, ci95_low=None, ci95_high=None, n_seeds=n_seeds, n_tasks=None,
+                       scale=scale, data_source=data_source, table=table, figure=figure, note=why)
+
+
 def write_claims(path: str | Path, results: Sequence[ClaimResult]) -> Path:
     known = load_targets().claims
     for r in results:
@@ -79,12 +118,13 @@ def write_claims(path: str | Path, results: Sequence[ClaimResult]) -> Path:
     return atomic_write_json(path, [asdict(r) for r in results])
 
 
-def read_claims(paths: Iterable[str | Path]) -> dict[str, ClaimResult]:
+def read_claims(paths: Iterable[str | Path]) -> dict[str, list[ClaimResult]]:
+    """Every claim record of ``paths``, by claim id, in file order (a claim tested per dataset has several)."""
     names = {f.name for f in fields(ClaimResult)}
-    out: dict[str, ClaimResult] = {}
+    out: dict[str, list[ClaimResult]] = {}
     for p in paths:
         for rec in json.loads(Path(p).read_text()):
-            out[rec["claim_id"]] = ClaimResult(**{k: v for k, v in rec.items() if k in names})
+            out.setdefault(rec["claim_id"], []).append(ClaimResult(**{k: v for k, v in rec.items() if k in names}))
     return out
 
 
@@ -96,17 +136,21 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def claims_rows(found: Mapping[str, ClaimResult]) -> list[dict[str, Any]]:
+def claims_rows(found: Mapping[str, ClaimResult | Sequence[ClaimResult]]) -> list[dict[str, Any]]:
+    """One row per claim record (several for a claim tested per dataset), in ``paper/targets.yaml`` order;
+    a claim without a record gets a ``not run`` row."""
     targets = load_targets()
     rows = []
     for cid, claim in targets.claims.items():
-        r = found.get(cid)
-        if r is None:
+        results = found.get(cid) or []
+        if isinstance(results, ClaimResult):
+            results = [results]
+        if not results:
             rows.append({"claim": cid, "paper": claim.paper, "statement": claim.statement, "verdict": "not run",
                          "effect": None, "effect_description": "", "test": "", "p_value": None, "ci95_low": None,
                          "ci95_high": None, "n_seeds": None, "n_tasks": None, "scale": "", "data_source": "",
                          "table": ", ".join(claim.tables), "figure": "", "note": "no stage has produced this claim yet"})
-        else:
+        for r in results:
             rows.append({"claim": cid, "paper": claim.paper, "statement": claim.statement, **{
                 k: v for k, v in asdict(r).items() if k != "claim_id"}})
     return rows
@@ -137,7 +181,8 @@ def render_claims(rows: Sequence[Mapping[str, Any]], *, tables_dir: str = "table
     return "\n".join(out) + "\n"
 
 
-def write_claims_summary(out_md: str | Path, out_csv: str | Path, found: Mapping[str, ClaimResult]) -> None:
+def write_claims_summary(out_md: str | Path, out_csv: str | Path,
+                         found: Mapping[str, ClaimResult | Sequence[ClaimResult]]) -> None:
     from metasnn.reporting.tables import render_csv
 
     rows = claims_rows(found)

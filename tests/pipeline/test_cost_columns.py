@@ -25,9 +25,9 @@ from tests.conftest import run_stage, tiny_double_nmnist
 
 SN22_TINY = ["--queries", "2", "--burn-in", "0.3", "--channels", "2", "4", "4", "--lsuv-mean", "-0.5", "--threads", "1",
              "--outer-steps", "2", "--inner-lr", "1.0", "--seed", "0"]
-HP_TINY = ["--channels", "2", "4", "--episodes", "2", "--test-episodes", "2", "--queries", "2", "--seed", "0"]
+HP_TINY = ["--channels", "2", "4", "--episodes", "2", "--test-episodes", "2", "--queries", "2", "--seed", "0", "--eval-seed", "1234"]
 IP2_TINY = ["--shots", "1", "--queries", "2", "--hidden", "6", "--max-steps", "2", "--mask-candidates", "threshold",
-            "--selection-tasks", "1", "--tasks", "2", "--test-episodes", "1", "--seed", "0"]
+            "--selection-tasks", "1", "--tasks", "2", "--test-episodes", "1", "--seed", "0", "--eval-seed", "1234"]
 
 
 def _param_bytes(state_dict) -> int:

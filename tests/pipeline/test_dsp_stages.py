@@ -64,7 +64,7 @@ def test_dsp_stages_end_to_end(data, tmp_path):
         sweep.append(out / "metrics.json")
     tables, figures = tmp_path / "tables", tmp_path / "figures"
     argv = ["--runs", *map(str, runs), "--sweep", *map(str, sweep), "--sweep-datasets", "double_nmnist",
-            "--tables-dir", str(tables), "--figures-dir", str(figures), "--provenance", str(tmp_path / "tp/provenance.json")]
+            "--heterogeneity-cv", "0.1", "--tables-dir", str(tables), "--figures-dir", str(figures), "--provenance", str(tmp_path / "tp/provenance.json")]
     assert stage(dsp_tables, "dsp_tables", argv, tmp_path) == 0
     for tid in dsp_tables_ids():
         assert (tables / f"{tid}.csv").is_file() and (tables / f"{tid}.md").is_file() and (figures / f"{tid}.png").is_file()
@@ -74,6 +74,9 @@ def test_dsp_stages_end_to_end(data, tmp_path):
               for c in json.loads((tables / f"{tid}.claims.json").read_text())}
     assert set(claims) == {"dsp-C1", "dsp-C2", "dsp-C3", "dsp-C4"}
     assert all(c["verdict"] in ("holds", "does not hold", "inconclusive") for c in claims.values())
+    assert all(c["data_source"] == "emulated N-MNIST" for c in claims.values())  # the tiny set is emulated
+    prov = json.loads((tmp_path / "tp/provenance.json").read_text())
+    assert prov["data_source"] == "emulated N-MNIST" and set(prov["data_sources"]) == {"nmnist"}
     first_csv = (tables / "dsp_fig5_beta_sweep.csv").read_bytes()
     assert b"0.001" in first_csv and b"0.01" in first_csv
     assert stage(dsp_tables, "dsp_tables", argv, tmp_path) == 0

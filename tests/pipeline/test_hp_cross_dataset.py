@@ -4,13 +4,15 @@ cross-dataset resampling is the identity (tiny synthetic Double N-MNIST, stages 
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
 import torch
 
 from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
-from metasnn.errors import CheckpointError
+from metasnn.data.sources import DataSource
+from metasnn.errors import CheckpointError, DataError
 from metasnn.evaluation.cross_dataset import evaluate_episodes, resample_episode
 from metasnn.io import load_tensors, save_tensors
 from metasnn.meta.methods import load_evaluator
@@ -20,7 +22,8 @@ from tests.conftest import run_stage, tiny_double_nmnist
 SEED, EPISODES, WAYS, SHOTS, QUERIES = 1, 6, 5, 1, 2
 # a few meta-training episodes at a high meta lr: the trace's post-synaptic form must matter for the predictions
 HP_ARGS = ["--channels", "2", "4", "--episodes", "8", "--lr-meta", "0.2", "--test-episodes", str(EPISODES),
-           "--ways", str(WAYS), "--shots", str(SHOTS), "--queries", str(QUERIES), "--seed", str(SEED)]
+           "--ways", str(WAYS), "--shots", str(SHOTS), "--queries", str(QUERIES), "--seed", str(SEED),
+           "--eval-seed", str(10_000 + SEED)]
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +68,81 @@ def test_an_older_payload_without_the_hp_constants_is_refused(hp_run, tmp_path):
     save_tensors({k: payload[k] for k in ("state_dict", "channels", "ways")}, old / "model.pt")
     with pytest.raises(CheckpointError, match="rerun pipeline.wu22_fewshot_hp"):
         load_evaluator("hp", old)
+
+
+# --- constructed inputs (no training): identification errors, per-row data sources -----------------------------
+REAL_NMNIST = DataSource("nmnist", "shipped", 900)
+EMULATED_ASL = DataSource("asldvs", "synthetic", 480)
+
+
+def test_cross_dataset_stops_on_a_model_path_it_cannot_identify(tmp_path, capsys):
+    stray = tmp_path / "results/runs/somewhere/double_nmnist/seed0"
+    stray.mkdir(parents=True)
+    assert run_stage(cross_dataset, "cross_dataset", [
+        "--data", str(tmp_path / "no_data_read_before_the_models_are_known"), "--models", str(stray),
+        "--tables-dir", str(tmp_path / "tables"), "--figures-dir", str(tmp_path / "figures"),
+        "--out", str(tmp_path / "cross")], tmp_path) == 2
+    err = capsys.readouterr().err
+    assert str(stray) in err and "model_dir templates" in err
+    assert not (tmp_path / "tables").exists()
+
+
+def test_identify_all_collapses_files_of_one_model_and_refuses_two_copies(tmp_path):
+    from metasnn.reporting.cross_dataset import identify_all
+
+    a = tmp_path / "a/results/runs/mp23_train/double_nmnist/seed0"
+    got = identify_all([a / "result.json", a / "model.pt"])
+    assert got == {("mp23", "double_nmnist", 0): a}
+    with pytest.raises(DataError, match="a second model directory for mp23 on double_nmnist seed 0"):
+        identify_all([a, tmp_path / "b/results/runs/mp23_train/double_nmnist/seed0"])
+
+
+def test_cross_dataset_rows_show_the_train_and_the_test_source(tmp_path):
+    from metasnn.reporting.cross_dataset import write_cross_dataset
+
+    acc = {(m, tr, te): {s: [0.2 + (0.1 + 0.01 * s * s) * (m == "dsp"), 0.3] for s in (0, 1, 2)}
+           for m in ("dsp", "stbp") for tr in ("double_nmnist", "double_asldvs") for te in ("double_nmnist", "double_asldvs")}
+    claim = write_cross_dataset(acc, {}, {}, ways=5, shots=1, episodes=2, scale="default",
+                                sources={"nmnist": REAL_NMNIST, "asldvs": EMULATED_ASL}, tables_dir=tmp_path / "t",
+                                figures_dir=tmp_path / "f")
+    with (tmp_path / "t/cross_dataset.csv").open() as fh:
+        rows = {(r["method"], r["train_dataset"], r["test_dataset"]): r["data_source"] for r in csv.DictReader(fh)}
+    real, emu = REAL_NMNIST.label, EMULATED_ASL.label
+    assert rows[("dsp", "double_nmnist", "double_nmnist")] == real
+    assert rows[("dsp", "double_asldvs", "double_asldvs")] == emu
+    assert rows[("stbp", "double_nmnist", "double_asldvs")] == f"{real} + {emu}"  # train source first
+    assert rows[("stbp", "double_asldvs", "double_nmnist")] == f"{emu} + {real}"
+    assert claim.claim_id == "dsp-C5" and claim.verdict == "holds"
+    assert set(claim.data_source.split(" + ")) == {real, emu}
+    (stored,) = json.loads((tmp_path / "t/cross_dataset.claims.json").read_text())
+    assert stored["data_source"] == claim.data_source
+
+
+def test_wu22_fewshot_table_rows_name_their_source_and_skip_sn22_numbers_of_other_data(tmp_path):
+    from pipeline import wu22_fewshot_table
+
+    results = []
+    for ds, source in (("double_nmnist", REAL_NMNIST), ("double_asldvs", EMULATED_ASL)):
+        out = tmp_path / f"runs/{ds}/seed0"
+        out.mkdir(parents=True)
+        (out / "result.json").write_text(json.dumps({
+            "dataset": ds, "seed": 0, "episodes": 2, "ways": 5, "shots": 1, "alpha": 0.5, "cost": {},
+            "val_acc": 0.4, "test_acc": 0.5, "val_task_acc": [0.4, 0.4], "test_task_acc": [0.5, 0.5]}))
+        (out / "provenance.json").write_text(json.dumps({"data_sources": {source.raw: source.to_dict()}}))
+        results.append(out / "result.json")
+    sn22 = tmp_path / "sn22_table2_fewshot.csv"
+    sn22.write_text("dataset,method,split,reproduced_mean,reproduced_std,data_source\n"
+                    f"double_nmnist,maml_snn,test,61.5,1.0,\"{REAL_NMNIST.label}\"\n"
+                    "double_nmnist,maml_snn,val,60.0,1.0,emulated N-MNIST\n")
+    tables = tmp_path / "tables"
+    assert run_stage(wu22_fewshot_table, "wu22_fewshot_table", [
+        "--results", *map(str, results), "--sn22", str(sn22), "--tables-dir", str(tables),
+        "--figures-dir", str(tmp_path / "figures")], tmp_path) == 0
+    with (tables / "wu22_fewshot_hp.csv").open() as fh:
+        rows = {(r["dataset"], r["split"]): r for r in csv.DictReader(fh)}
+    assert rows[("Double N-MNIST", "meta-test")]["data_source"] == REAL_NMNIST.label
+    assert rows[("Double ASL-DVS", "meta-val")]["data_source"] == EMULATED_ASL.label
+    assert rows[("Double N-MNIST", "meta-test")]["sn22_mamlsnn_mean"] == "61.5"  # same data: shown
+    assert rows[("Double N-MNIST", "meta-val")]["sn22_mamlsnn_mean"] == ""  # sn22 ran on other data: left out
+    assert "sn22 columns left out, different data (Double N-MNIST: sn22 ran on emulated N-MNIST" in (
+        tables / "wu22_fewshot_hp.md").read_text()

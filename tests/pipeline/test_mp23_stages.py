@@ -4,11 +4,13 @@ figure and claim mp23-C1 with the meta-training settings in its notes."""
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
 
 from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
+from metasnn.data.sources import describe
 from metasnn.meta.methods import load_evaluator
 from pipeline import mp23_table, mp23_train
 from tests.conftest import run_stage, tiny_double_nmnist
@@ -25,7 +27,7 @@ def data(tmp_path_factory):
 
 
 def _train(data, out, seed):
-    return run_stage(mp23_train, "mp23_train", ["--data", str(data), "--seed", str(seed), *TINY, "--out", str(out)],
+    return run_stage(mp23_train, "mp23_train", ["--data", str(data), "--seed", str(seed), "--eval-seed", "10000", *TINY, "--out", str(out)],
                      out.parent)
 
 
@@ -57,3 +59,75 @@ def test_mp23_stages_end_to_end(data, tmp_path):
     assert "3 outer steps, lr 0.003 (rule tensors × 0.5), 1 training queries per class" in md
     (claim,) = json.loads((tables / "mp23_rule_ablation.claims.json").read_text())
     assert claim["claim_id"] == "mp23-C1" and claim["verdict"] in ("holds", "does not hold", "inconclusive")
+    fed_by = describe(load_metadataset(data).data_sources.values())  # the fetched source, e.g. "emulated N-MNIST"
+    assert claim["data_source"] == fed_by
+    assert {r["data_source"] for r in csv.DictReader((tables / "mp23_rule_ablation.csv").open())} == {fed_by}
+
+
+# --- table stages on constructed run records (no training): per-row data sources -------------------------------
+REAL_NMNIST = {"raw": "nmnist", "source": "shipped", "recordings": 900}
+EMULATED_ASL = {"raw": "asldvs", "source": "synthetic", "recordings": 480}
+RAW_OF = {"double_nmnist": ("nmnist", REAL_NMNIST), "double_asldvs": ("asldvs", EMULATED_ASL)}
+
+
+def _run_dir(root, dataset, seed, result, source=None):
+    raw, src = RAW_OF[dataset]
+    out = root / dataset / f"seed{seed}"
+    out.mkdir(parents=True)
+    (out / "result.json").write_text(json.dumps(result))
+    (out / "provenance.json").write_text(json.dumps({"stage": "x", "data_sources": {raw: source or src}}))
+    return out
+
+
+def _mp23_result(dataset, seed):
+    cost = {"synaptic_ops_per_sample": 10.0, "op_kind": "AC", "activation_sparsity": 0.5, "param_bytes": 4,
+            "state_bytes": 4}
+    variants = {v: {"test_acc": 0.2 + 0.1 * i + 0.01 * seed, "test_task_acc": [0.2 + 0.1 * i, 0.3 + 0.1 * i],
+                    "cost": cost, "rule_mean_abs": dict.fromkeys(("eta", "a", "b", "c", "d"), 0.1)}
+                for i, v in enumerate(("fixed", "a_only", "bd", "abcd"))}
+    return {"dataset": dataset, "seed": seed, "variants": variants}
+
+
+def test_mp23_table_names_each_rows_data_source_and_the_claims(tmp_path):
+    runs = [_run_dir(tmp_path / "runs", ds, s, _mp23_result(ds, s)) for ds in RAW_OF for s in (0, 1)]
+    tables = tmp_path / "tables"
+    assert run_stage(mp23_table, "mp23_table", ["--runs", *map(str, runs), "--tables-dir", str(tables),
+                                                "--figures-dir", str(tmp_path / "figures")], tmp_path) == 0
+    rows = list(csv.DictReader((tables / "mp23_rule_ablation.csv").open()))
+    assert {r["dataset"]: r["data_source"] for r in rows} == {
+        "double_nmnist": "real N-MNIST (subset, 900 recordings)", "double_asldvs": "emulated ASL-DVS"}
+    assert all(r["comparable"] == "no" for r in rows)  # a subset and an emulator: never comparable
+    (claim,) = json.loads((tables / "mp23_rule_ablation.claims.json").read_text())
+    assert claim["data_source"] == "emulated ASL-DVS + real N-MNIST (subset, 900 recordings)"  # datasets sorted
+
+
+def test_table_stages_refuse_runs_fed_by_two_sources_of_one_dataset(tmp_path):
+    runs = [_run_dir(tmp_path / "a", "double_nmnist", 0, _mp23_result("double_nmnist", 0)),
+            _run_dir(tmp_path / "b", "double_nmnist", 1, _mp23_result("double_nmnist", 1),
+                     source={"raw": "nmnist", "source": "synthetic", "recordings": 1000})]
+    assert run_stage(mp23_table, "mp23_table", ["--runs", *map(str, runs), "--tables-dir", str(tmp_path / "t"),
+                                                "--figures-dir", str(tmp_path / "f")], tmp_path) == 2
+    assert not (tmp_path / "t" / "mp23_rule_ablation.csv").exists()
+
+
+def _ip2_result(dataset, seed):
+    cost = {"synaptic_ops_per_sample": None, "op_kind": None, "activation_sparsity": 0.5, "param_bytes": 4,
+            "state_bytes": 4}
+    model = lambda steps: {"steps_to_criterion": steps, "test_acc": 0.3, "test_task_acc": [0.3, 0.3],  # noqa: E731
+                           "cost": cost, "inner_lr": 0.1}
+    return {"dataset": dataset, "seed": seed, "mask": "threshold", "criterion": 0.8, "max_steps": 20,
+            "intrinsic": model([10 - 2 * k + (seed * k) % 3 for k in range(4)]), "point": model([10, 10, 11, 10 + seed])}
+
+
+def test_ip2_table_rows_pool_the_datasets_and_say_so(tmp_path):
+    from pipeline import ip2_table
+
+    runs = [_run_dir(tmp_path / "runs", ds, s, _ip2_result(ds, s)) for ds in RAW_OF for s in (0, 1)]
+    tables = tmp_path / "tables"
+    assert run_stage(ip2_table, "ip2_table", ["--runs", *map(str, runs), "--tables-dir", str(tables),
+                                              "--figures-dir", str(tmp_path / "figures")], tmp_path) == 0
+    rows = list(csv.DictReader((tables / "ip2_learning_to_learn.csv").open()))
+    both = "emulated ASL-DVS + real N-MNIST (subset, 900 recordings)"
+    assert rows and {r["data_source"] for r in rows} == {both}
+    (claim,) = json.loads((tables / "ip2_learning_to_learn.claims.json").read_text())
+    assert claim["claim_id"] == "ip2-C1" and claim["data_source"] == both

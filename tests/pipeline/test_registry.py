@@ -116,3 +116,28 @@ def test_check_config_cli_reports_bad_key_on_one_line(repo_copy):
                repo_copy, check=False)
     assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1] == (
         "error: params.yaml: unknown key 'seedz' (did you mean 'seeds'?)")
+
+
+def test_every_few_shot_method_is_scored_on_the_same_tasks():
+    """One evaluation task set: every stage that scores meta-val / meta-test tasks takes config eval_seed, and its
+    CLI builds every non-train episode sampler from that seed (was 1234, 4321, 10 000 and 10 000 + seed)."""
+    import ast
+    import importlib
+    import inspect
+
+    from pipeline.registry import P
+    from pipeline.stages import STAGES
+
+    scoring = {"sn22_evaluate", "sn22_inner_steps", "sn22_frozen_evaluate", "sn22_threshold_evaluate", "sn22_transfer",
+               "wu22_fewshot_hp", "dsp_train", "dsp_beta_sweep", "mp23_train", "ip2_train", "cross_dataset"}
+    for name in scoring:
+        args = dict(STAGES[name].args)
+        assert args.get("--eval-seed") == P("eval_seed"), name
+    for module in {STAGES[name].module for name in scoring}:
+        tree = ast.parse(inspect.getsource(importlib.import_module(module)))
+        for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "EpisodeSampler"):
+            split = call.args[1] if len(call.args) > 1 else None
+            if isinstance(split, ast.Constant) and split.value == "train":
+                continue  # meta-training episodes follow the training seed
+            seed = next(k.value for k in call.keywords if k.arg == "seed")
+            assert "eval_seed" in ast.unparse(seed), f"{module}: EpisodeSampler(..., seed={ast.unparse(seed)})"

@@ -80,6 +80,28 @@ def test_snakemake_second_run_does_nothing(snakemake_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
+def test_dvc_knows_what_snakemake_built(snakemake_run):
+    """`make reproduce` ends with `dvc commit`: DVC then sees Snakemake's outputs as up to date (the outputs hold no
+    volatile facts), and a changed parameter reruns only the stages that use it and their dependents."""
+    repo, _, _ = snakemake_run
+    try:
+        run(["python", "-m", "pipeline.apply_scale", "smoke"], repo)
+        run(["dvc", "commit", "--force", "--quiet"], repo, timeout=600)
+        dry = run(["dvc", "repro", "--dry"], repo)
+        assert _dvc_ran(dry.stdout) == set(), dry.stdout
+        cfg = yaml.safe_load((repo / "params.yaml").read_text())
+        key = "cross_dataset.episodes"
+        users = {i.dvc_name for i in instances(cfg) if key in i.params(cfg)}
+        assert users and users != {i.dvc_name for i in instances(cfg)}
+        cfg["cross_dataset"]["episodes"] += 1
+        (repo / "params.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+        ran = _dvc_ran(run(["dvc", "repro", "--dry"], repo).stdout)
+        assert users <= ran <= _downstream(cfg, users) | {"check_config"}, sorted(ran)
+    finally:  # leave the copy as Snakemake left it for the next test
+        run(["git", "checkout", "--", "params.yaml", "dvc.yaml", "dvc.lock"], repo)
+        shutil.rmtree(repo / ".dvc" / "cache", ignore_errors=True)
+
+
 def test_dvc_repro_matches_snakemake_and_reruns_only_what_changed(snakemake_run):
     repo, _, _ = snakemake_run
     snake_tables = _tables(repo)

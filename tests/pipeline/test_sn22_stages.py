@@ -125,7 +125,9 @@ def test_sn22_chain_tables_and_determinism(data, tmp_path):
                                                               ("maml_snn", "fomaml_snn", "maml_cnn")],
             "--inner-steps", str(runs / "fig3/results.json"), "--frozen", str(runs / "frozen/eval/metrics.json"),
             "--threshold", str(runs / "thr/eval/metrics.json"), "--transfer", str(runs / "transfer/results.json"),
-            "--tables-dir", str(tables), "--figures-dir", str(figures), "--scale", "smoke"], tmp_path)
+            "--noninferiority-margin", "2.0", "--frozen-margin", "5.0", "--transfer-shots-holds", "5",
+            "--transfer-shots-fails", "3", "--tables-dir", str(tables), "--figures-dir", str(figures),
+            "--scale", "smoke"], tmp_path)
 
     tables, figures = tmp_path / "tables", tmp_path / "figures"
     assert tables_stage(tables, figures) == 0
@@ -143,7 +145,32 @@ def test_sn22_chain_tables_and_determinism(data, tmp_path):
     header = rows[0].split(",")
     snn_test = next(r.split(",") for r in rows if r.startswith("double_nmnist,maml_snn,test"))
     assert float(snn_test[header.index("reproduced_mean")]) == pytest.approx(m["test_acc_mean"] * 100)
-    assert snn_test[header.index("data_source")] == "synthetic"
+    assert snn_test[header.index("data_source")] == "emulated N-MNIST"  # the tiny set is emulated (tiny_double_nmnist)
+    c1 = json.loads((tables / "sn22_table2_fewshot.claims.json").read_text())[0]
+    assert c1["claim_id"] == "sn22-C1" and c1["data_source"] == "emulated N-MNIST"
+
+
+def test_claim_margins_and_thresholds_come_from_params(capsys):
+    """The claim margins / thresholds of sn22, dsp and wu22 are params (DVC-tracked), not CLI defaults."""
+    from pipeline import dsp_tables, wu22_tables
+    from pipeline.cli import build_parser
+    from pipeline.registry import P
+    from pipeline.stages import STAGES
+
+    wanted = {"sn22_tables": {"--noninferiority-margin": "sn22.claims.noninferiority_margin",
+                              "--frozen-margin": "sn22.claims.frozen_margin",
+                              "--transfer-shots-holds": "sn22.claims.transfer_shots_holds",
+                              "--transfer-shots-fails": "sn22.claims.transfer_shots_fails"},
+              "dsp_tables": {"--heterogeneity-cv": "dsp.heterogeneity_cv"},
+              "wu22_tables": {"--margin": "wu22.noninferiority_margin"}}
+    for name, flags in wanted.items():
+        args = dict(STAGES[name].args)
+        assert {f: args[f] for f in flags} == {f: P(k) for f, k in flags.items()}, name
+    for module, name in ((sn22_tables, "sn22_tables"), (dsp_tables, "dsp_tables"), (wu22_tables, "wu22_tables")):
+        actions = {a.option_strings[0]: a for a in build_parser(name, module.__doc__, module.add_arguments)._actions
+                   if a.option_strings}
+        for flag in wanted[name]:
+            assert actions[flag].required and actions[flag].default is None, (name, flag)
 
 
 def test_registry_evaluator_matches_a_direct_evaluation(data, tmp_path):

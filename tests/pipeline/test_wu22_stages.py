@@ -69,7 +69,8 @@ def test_wu22_train_robustness_tables(nmnist, tmp_path):
     rc = stage_main("wu22_tables", wu22_tables.__doc__, wu22_tables.add_arguments, wu22_tables.run, [
         "--metrics", *metrics, "--curves", *[m.replace("metrics.json", "curves.csv") for m in metrics],
         "--robustness", *map(str, robust), "--provenance", *[m.replace("metrics.json", "provenance.json") for m in metrics],
-        "--tables-dir", str(tables), "--figures-dir", str(figures), "--scale", "smoke", "--log", str(tmp_path / "t.txt")])
+        "--margin", "2.0", "--tables-dir", str(tables), "--figures-dir", str(figures), "--scale", "smoke",
+        "--log", str(tmp_path / "t.txt")])
     assert rc == 0
     for table in ("wu22_fig3_convergence", "wu22_fig4_crop", "wu22_fig4_noise", "wu22_fig4_distance"):
         assert (tables / f"{table}.csv").is_file() and (tables / f"{table}.md").is_file()
@@ -80,4 +81,5 @@ def test_wu22_train_robustness_tables(nmnist, tmp_path):
         assert c["verdict"] in ("holds", "does not hold", "inconclusive")
         assert c["n_seeds"] == 2 and c["test"]
     fig3 = (tables / "wu22_fig3_convergence.csv").read_text()
-    assert "fine-tune" in fig3 and "smoke" in fig3 and "synthetic" in fig3
+    assert "fine-tune" in fig3 and "smoke" in fig3 and "emulated N-MNIST" in fig3
+    assert {c["data_source"] for c in claims.values()} == {"emulated N-MNIST"}

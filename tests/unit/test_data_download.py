@@ -103,3 +103,143 @@ def test_not_an_archive(tmp_path):
     (tmp_path / "x.zip").write_bytes(b"nope")
     with pytest.raises(DataError, match="not a zip or tar"):
         check_members(tmp_path / "x.zip", tmp_path / "t")
+
+
+# --- every archive failure is a DataError naming the archive, and leaves nothing in the target ---
+
+
+def _tree(path):
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*")) if path.exists() else None
+
+
+def _tar_gz(path, files):
+    with tarfile.open(path, "w:gz") as tf:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_truncated_tar_gz_is_a_dataerror(tmp_path):
+    import os
+
+    archive = _tar_gz(tmp_path / "a.tar.gz", {f"Train/0/{i}.bin": os.urandom(4000) for i in range(5)})
+    data = archive.read_bytes()
+    archive.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError) as err:
+        check_members(archive, tmp_path / "t")
+    assert str(archive) in str(err.value)
+    with pytest.raises(DataError, match="a.tar.gz"):
+        download.safe_extract(archive, tmp_path / "t")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tar.gz"]
+
+
+def _bad_crc_zip(path):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("Train/0/good.bin", b"\x01" * 500)
+        zf.writestr("Train/0/bad.bin", b"\x02" * 500)
+    data = bytearray(path.read_bytes())
+    i = data.index(b"\x02" * 500)
+    data[i + 100] ^= 0xFF  # flip payload bits: the stored CRC no longer matches
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_zip_with_bad_crc_is_a_dataerror_and_leaves_no_partial_file(tmp_path):
+    archive = _bad_crc_zip(tmp_path / "crc.zip")
+    check_members(archive, tmp_path / "out")  # the central directory is intact
+    with pytest.raises(DataError) as err:
+        download.safe_extract(archive, tmp_path / "out" / "target")
+    assert str(archive) in str(err.value) and "\n" not in str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crc.zip"]  # no target, no temporary, no parent
+
+
+def test_failed_extraction_into_existing_target_leaves_it_as_it_was(tmp_path):
+    target = tmp_path / "target"
+    (target / "Train" / "0").mkdir(parents=True)
+    (target / "Train" / "0" / "old.bin").write_bytes(b"old")
+    before = _tree(target)
+    with pytest.raises(DataError, match="crc.zip"):
+        download.safe_extract(_bad_crc_zip(tmp_path / "crc.zip"), target)
+    assert _tree(target) == before and (target / "Train" / "0" / "old.bin").read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crc.zip", "target"]
+
+
+def test_successful_extraction_merges_into_existing_target(tmp_path):
+    target = tmp_path / "target"
+    (target / "Train" / "0").mkdir(parents=True)
+    (target / "Train" / "0" / "old.bin").write_bytes(b"old")
+    archive = tmp_path / "ok.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("Train/0/new.bin", b"new")
+        zf.writestr("Test/1/x.bin", b"x")
+    assert download.safe_extract(archive, target) == ["Train/0/new.bin", "Test/1/x.bin"]
+    assert _tree(target) == ["Test", "Test/1", "Test/1/x.bin", "Train", "Train/0", "Train/0/new.bin", "Train/0/old.bin"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.zip", "target"]
+
+
+def test_zip_symlink_member_is_refused(tmp_path):
+    archive = tmp_path / "link.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        info = zipfile.ZipInfo("Train/link")
+        info.external_attr = (0o120777 << 16)
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(DataError, match="link.zip: member 'Train/link' is a link"):
+        download.safe_extract(archive, tmp_path / "t")
+    assert not (tmp_path / "t").exists()
+
+
+def test_missing_or_directory_archive_is_a_dataerror(tmp_path):
+    with pytest.raises(DataError, match="nope.zip: archive not found"):
+        check_members(tmp_path / "nope.zip", tmp_path / "t")
+    (tmp_path / "dir.zip").mkdir()
+    with pytest.raises(DataError, match="dir.zip"):
+        download.safe_extract(tmp_path / "dir.zip", tmp_path / "t")
+    assert not (tmp_path / "t").exists()
+
+
+def test_file_and_directory_of_the_same_name_is_a_dataerror(tmp_path):
+    archive = tmp_path / "clash.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("Train", b"a file")
+        zf.writestr("Train/0/x.bin", b"x")
+    with pytest.raises(DataError, match="clash.zip"):
+        download.safe_extract(archive, tmp_path / "t")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clash.zip"]
+
+
+# --- ASL-DVS: tonic's URL points to a deleted Dropbox file (tonic issue 284) ---
+
+
+def _assert_asldvs_hint(msg, root):
+    assert "\n" not in msg
+    assert "original host is gone" in msg and "tonic issue 284" in msg
+    assert "data.source: local" in msg and "<data.root>/ASL-DVS/<letter a-y without j>/*.mat" in msg
+    assert str(root / "ASL-DVS") in msg
+
+
+def test_asldvs_download_failure_says_the_host_is_gone(monkeypatch, tmp_path):
+    def gone(request, timeout):
+        raise urllib.error.HTTPError(request.full_url, 404, "Not Found", {}, None)
+
+    monkeypatch.setattr(download, "_open_url", gone)
+    with pytest.raises(NetworkUnavailableError) as err:
+        download_raw("asldvs", tmp_path)
+    _assert_asldvs_hint(str(err.value), tmp_path)
+    assert not (tmp_path / "ASL-DVS").exists()
+
+
+def test_asldvs_download_of_something_else_says_the_host_is_gone(monkeypatch, tmp_path):
+    # a deleted share may answer 200 with an HTML page: the md5 check fails, with the same hint
+    monkeypatch.setattr(download, "_open_url", lambda request, timeout: FakeResponse(b"<html>file deleted</html>"))
+    with pytest.raises(DataError) as err:
+        download_raw("asldvs", tmp_path)
+    assert "md5" in str(err.value)
+    _assert_asldvs_hint(str(err.value), tmp_path)
+    assert not (tmp_path / "ASL-DVS").exists() and not (tmp_path / "downloads" / "ASLDVS.zip").exists()
+
+
+def test_download_of_an_unknown_dataset_is_a_dataerror(tmp_path):
+    with pytest.raises(DataError, match="unknown raw dataset"):
+        download_raw("mnist", tmp_path)

@@ -164,3 +164,148 @@ def test_asldvs_truncated_file(tmp_path):
     (tmp_path / "g.mat").write_bytes(b"garbage, not a mat file at all" * 10)
     with pytest.raises(DataError, match="g.mat"):
         read_asldvs_mat(tmp_path / "g.mat")
+
+
+# --- values are validated in their stored dtype, before any narrowing cast (fuzzing found wraps) ---
+
+
+def _savemat(tmp_path, name="w.mat", **cols):
+    path = tmp_path / name
+    scipy.io.savemat(path, cols)
+    return path
+
+
+@pytest.mark.parametrize(
+    "pol",
+    [np.array([[256], [257]], np.int32), np.array([[512.0], [1.0]]), np.array([[65536], [0]], np.int64),
+     np.array([[-256], [1]], np.int32), np.array([[-255], [0]], np.int16), np.array([[1], [2**63 + 1]], np.uint64)],
+)
+def test_asldvs_polarity_that_would_wrap_into_0_or_1_is_refused(tmp_path, pol):
+    path = _savemat(tmp_path, ts=[[1], [2]], x=[[1], [2]], y=[[1], [2]], pol=pol)
+    with pytest.raises(DataError) as err:
+        read_asldvs_mat(path)
+    assert str(path) in str(err.value)
+    assert "polarity" in str(err.value) or "overflows" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("cols", "message"),
+    [
+        (dict(ts=np.array([[1.0], [np.nan]])), "non-finite"),
+        (dict(ts=np.array([[1.0], [np.inf]])), "non-finite"),
+        (dict(ts=np.array([[1.0], [1e300]])), "overflows"),
+        (dict(ts=np.array([[1], [2**63 + 5]], np.uint64)), "overflows"),
+        (dict(x=np.array([[1.0], [2.5]])), "non-integral"),
+        (dict(x=np.array([[65536 + 3], [1]], np.int32)), "x outside [0, 240)"),
+        (dict(y=np.array([[1], [-65536 + 5]], np.int32)), "y outside [0, 180)"),
+        (dict(x=np.array([[True], [False]])), None),  # stored as uint8 by savemat: accepted only if in range
+        (dict(ts=np.array([[1, 2], [3, 4]])), "shape"),
+        (dict(pol=np.array(["a", "b"])), "char array"),
+        (dict(pol=np.array([[1 + 1j], [0]])), "dtype"),
+        (dict(ts=np.zeros((0, 1)), x=np.zeros((0, 1)), y=np.zeros((0, 1)), pol=np.zeros((0, 1))), "no events"),
+        (dict(x=np.array([[1], [2], [3]])), "different lengths"),
+    ],
+)
+def test_asldvs_bad_values_and_dtypes(tmp_path, cols, message):
+    base = dict(ts=np.array([[1], [2]]), x=np.array([[1], [2]]), y=np.array([[1], [2]]), pol=np.array([[0], [1]]))
+    path = _savemat(tmp_path, **{**base, **cols})
+    if message is None:
+        assert read_asldvs_mat(path)["x"].tolist() == [1, 0]
+        return
+    with pytest.raises(DataError) as err:
+        read_asldvs_mat(path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_asldvs_sparse_and_cell_values_are_refused(tmp_path):
+    import scipy.sparse
+
+    base = dict(ts=np.array([[1], [2]]), x=np.array([[1], [2]]), y=np.array([[1], [2]]), pol=np.array([[0], [1]]))
+    for name, value in (("sparse", scipy.sparse.csc_matrix(np.array([[1.0], [2.0]]))),
+                        ("cell", np.array([np.array([1]), np.array([2, 3])], dtype=object))):
+        path = _savemat(tmp_path, f"{name}.mat", **{**base, "ts": value})
+        with pytest.raises(DataError, match=f"{name}.mat: key 'ts' must be a numeric vector"):
+            read_asldvs_mat(path)
+
+
+def test_validate_events_checks_fields_before_narrowing():
+    from metasnn.data.events import NMNIST_SENSOR
+    from metasnn.data.formats import validate_events
+
+    wide = np.zeros(2, dtype=[("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)])
+    wide["x"] = [1, 65536 + 1]  # would become 1 as int16
+    with pytest.raises(DataError, match="f.bin: 1 events with x outside"):
+        validate_events(wide, NMNIST_SENSOR, "f.bin")
+    wide["x"] = 1
+    wide["p"] = [0, 256]  # would become 0 as int8
+    with pytest.raises(DataError, match="f.bin: polarity"):
+        validate_events(wide, NMNIST_SENSOR, "f.bin")
+    floats = np.zeros(1, dtype=[("x", float), ("y", float), ("t", float), ("p", float)])
+    floats["t"] = np.nan
+    with pytest.raises(DataError, match="f.bin: t holds 1 non-finite"):
+        validate_events(floats, NMNIST_SENSOR, "f.bin")
+
+
+def test_nmnist_overflow_markers_are_accumulated_in_int64(tmp_path):
+    # tonic's parser adds the markers in a uint32 (wraps at 2**32 µs), one pass per marker;
+    # ours is one vectorised int64 pass
+    events = make_events([3, 5], [4, 6], [7, 2**32 + 12345], [1, 0])
+    write_nmnist_bin(tmp_path / "m.bin", events)
+    assert (tmp_path / "m.bin").stat().st_size > 5 * 500_000  # markers
+    back = read_nmnist_bin(tmp_path / "m.bin")
+    assert back["t"].tolist() == [7, 2**32 + 12345]
+
+
+def test_nmnist_directory_or_text_is_a_dataerror(tmp_path):
+    (tmp_path / "d.bin").mkdir()
+    with pytest.raises(DataError, match="d.bin"):
+        read_nmnist_bin(tmp_path / "d.bin")
+    (tmp_path / "t.bin").write_text("this is not an N-MNIST recording")  # 32 bytes: not a multiple of 5
+    with pytest.raises(DataError, match="t.bin"):
+        read_nmnist_bin(tmp_path / "t.bin")
+    (tmp_path / "u.bin").write_text("hello world, text!!!")  # 20 bytes: y bytes are letters
+    with pytest.raises(DataError, match="u.bin: .*y outside"):
+        read_nmnist_bin(tmp_path / "u.bin")
+
+
+def test_asldvs_data_element_with_invalid_type_is_a_dataerror_not_a_crash(tmp_path):
+    # scipy.io.loadmat segfaults on this file (the y data element's type code 3 flipped to 259)
+    path = tmp_path / "flip.mat"
+    n = 10
+    scipy.io.savemat(path, {"ts": np.arange(n, dtype=float).reshape(-1, 1), "x": np.full((n, 1), 3, np.int16),
+                            "y": np.full((n, 1), 5, np.int16), "pol": np.ones((n, 1), np.uint8)},
+                     do_compression=False)
+    data = bytearray(path.read_bytes())
+    i = data.index(b"y\x00\x00\x00") + 4  # the y variable's name (small element), then its data tag
+    assert data[i: i + 4] == (3).to_bytes(4, "little")  # miINT16
+    data[i + 1] ^= 0x01  # 3 -> 259
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"flip.mat: unreadable .mat file \(real part of 'y' has unknown data type 259"):
+        read_asldvs_mat(path)
+
+
+def test_asldvs_big_endian_and_compressed_files_read_the_same(tmp_path):
+    import struct
+    import zlib
+
+    def element(mdtype, payload):
+        return struct.pack(">II", mdtype, len(payload)) + payload + bytes(-len(payload) % 8)
+
+    def matrix(name, values, mi, code, mx):
+        body = (element(6, struct.pack(">II", mx, 0)) + element(5, struct.pack(">ii", len(values), 1))
+                + element(1, name.encode()) + element(mi, np.asarray(values, code).tobytes()))
+        return struct.pack(">II", 14, len(body)) + body
+
+    header = b"MATLAB 5.0 MAT-file, big-endian test".ljust(124, b" ") + struct.pack(">H", 0x0100) + b"MI"
+    variables = [matrix("ts", [1.0, 5.0], 9, ">f8", 6), matrix("x", [239, 0], 2, ">u1", 6),  # double stored as uint8
+                 matrix("y", [3, 179], 3, ">i2", 10), matrix("pol", [1, 0], 2, ">u1", 9)]
+    (tmp_path / "be.mat").write_bytes(header + b"".join(variables))
+    compressed = b"".join(struct.pack(">II", 15, len(z)) + z for z in map(zlib.compress, variables))
+    (tmp_path / "bez.mat").write_bytes(header + compressed)
+    for name in ("be.mat", "bez.mat"):
+        ev = read_asldvs_mat(tmp_path / name)
+        assert ev["t"].tolist() == [1, 5] and ev["x"].tolist() == [239, 0] and ev["y"].tolist() == [3, 179]
+        assert ev["p"].tolist() == [1, 0]
+    (tmp_path / "dup.mat").write_bytes(header + b"".join(variables) + variables[1])
+    with pytest.raises(DataError, match="dup.mat: unreadable .mat file \\(variable 'x' is stored twice"):
+        read_asldvs_mat(tmp_path / "dup.mat")

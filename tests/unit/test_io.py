@@ -67,3 +67,27 @@ def test_loading_refuses_code_in_a_handed_file(tmp_path, monkeypatch):
 def test_missing_checkpoint_is_named(tmp_path):
     with pytest.raises(CheckpointError, match="nope.pt: file not found"):
         load_tensors(tmp_path / "nope.pt")
+
+
+def test_remove_stale_temporaries_removes_only_this_paths_leftovers(tmp_path):
+    from metasnn.io import remove_stale_temporaries
+
+    names = [".x.pt.abc123_z.tmp", ".x.pt.q1w2e3r4.tmp", ".y.pt.abc123_z.tmp", "x.pt", ".x.pt.tmp", "x.pt.abc.tmp",
+             ".x.pt.abc123_z.tmp.keep", ".x.pt.ABC.tmp"]
+    for name in names:
+        (tmp_path / name).write_text(name)
+    removed = remove_stale_temporaries(tmp_path / "x.pt")
+    assert sorted(p.name for p in removed) == [".x.pt.abc123_z.tmp", ".x.pt.q1w2e3r4.tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
+
+
+def test_atomic_directory_removes_what_a_killed_build_left(tmp_path):
+    out = tmp_path / "out"
+    (tmp_path / ".out.k1ll3d_0.tmp").mkdir()
+    (tmp_path / ".out.k1ll3d_0.tmp" / "model.pt").write_text("half")
+    (tmp_path / ".out.k1ll3d_1.old").mkdir()
+    (tmp_path / ".other.k1ll3d_0.tmp").mkdir()
+    (tmp_path / ".out.notadir1.tmp").write_text("a file, not a build directory")
+    with atomic_directory(out) as d:
+        (d / "f").write_text("v1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.k1ll3d_0.tmp", ".out.notadir1.tmp", "out"]

@@ -215,4 +215,7 @@ def test_cross_dataset_identifies_registered_model_dirs():
     got = identify(Path("results/runs/mp23_train/double_asldvs/seed2/model.pt"))
     assert got == ("mp23", "double_asldvs", 2, Path("results/runs/mp23_train/double_asldvs/seed2"))
     assert identify(Path("results/runs/ip2_train/double_nmnist/seed0"))[:3] == ("ip2", "double_nmnist", 0)
-    assert identify(Path("results/runs/unknown/x/seed0")) is None
+    from metasnn.errors import DataError
+
+    with pytest.raises(DataError, match="results/runs/unknown/x/seed0: not the output of any registered method"):
+        identify(Path("results/runs/unknown/x/seed0"))  # an error naming the path, never a silent skip

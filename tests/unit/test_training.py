@@ -104,3 +104,72 @@ def test_rng_state_round_trip():
 def test_curve_csv_columns():
     text = curve_csv([{"step": 0, "loss": 1.5, "acc": 0.25}, {"step": 1, "loss": 1.25, "acc": 0.5}])
     assert text.splitlines() == ["step,loss,acc", "0,1.5,0.25", "1,1.25,0.5"]
+
+
+# --- a kill during a checkpoint write leaves .checkpoint.pt.<random>.tmp: a rerun removes it ---
+
+_KILLED_DURING_SECOND_CHECKPOINT = r"""
+import os, signal, sys
+import torch
+import metasnn.io
+from metasnn.meta.training import CheckpointConfig, train_loop
+
+calls = []
+real_fsync = os.fsync
+def fsync(fd):
+    calls.append(fd)
+    if len(calls) == 3:  # save 1: file + dir; save 2: the temporary file is written, not yet renamed
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real_fsync(fd)
+metasnn.io.os.fsync = fsync
+torch.manual_seed(0)
+model = torch.nn.Linear(3, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+def step(i):
+    opt.zero_grad(); loss = model(torch.ones(1, 3)).pow(2).sum(); loss.backward(); opt.step()
+    return {"loss": float(loss.detach())}
+train_loop(step, 4, {"model": model, "optimizer": opt}, checkpoint=CheckpointConfig(sys.argv[1], 1, "h"))
+"""
+
+
+def test_resume_removes_own_stale_checkpoint_temporaries_only(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    ckpt_dir = tmp_path / "ckpt"
+    proc = subprocess.run([sys.executable, "-c", _KILLED_DURING_SECOND_CHECKPOINT, str(ckpt_dir)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    stale = [p.name for p in ckpt_dir.iterdir() if p.name.startswith(".checkpoint.pt.") and p.name.endswith(".tmp")]
+    assert len(stale) == 1 and (ckpt_dir / "checkpoint.pt").is_file()
+    others = {"notes.txt": "mine", ".other.pt.abcd1234.tmp": "other", ".checkpoint.pt.tmp": "no random part",
+              "checkpoint.pt.abcd1234.tmp": "not hidden"}
+    for name, text in others.items():
+        (ckpt_dir / name).write_text(text)
+    (ckpt_dir / ".checkpoint.pt.dir12345.tmp").mkdir()  # a directory of that name is not a leftover file
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(i):
+        opt.zero_grad()
+        loss = model(torch.ones(1, 3)).pow(2).sum()
+        loss.backward()
+        opt.step()
+        return {"loss": float(loss.detach())}
+
+    res = train_loop(step, 4, {"model": model, "optimizer": opt}, checkpoint=CheckpointConfig(ckpt_dir, 1, "h"))
+    assert res.resumed_from == 1 and [r["step"] for r in res.rows] == [0, 1, 2, 3]
+    assert sorted(p.name for p in ckpt_dir.iterdir()) == sorted(
+        ["checkpoint.pt", ".checkpoint.pt.dir12345.tmp", *others])
+    assert all((ckpt_dir / name).read_text() == text for name, text in others.items())
+
+
+def test_resume_of_a_finished_run_also_removes_stale_temporaries(tmp_path):
+    ckpt = CheckpointConfig(tmp_path, every=1, config_hash="h")
+    train_loop(lambda s: {"loss": 1.0}, 2, {}, checkpoint=ckpt)
+    (tmp_path / ".checkpoint.pt.x1y2z3_a.tmp").write_bytes(b"half a checkpoint")
+    res = train_loop(lambda s: {"loss": 1.0}, 2, {}, checkpoint=ckpt)
+    assert res.resumed_from == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]

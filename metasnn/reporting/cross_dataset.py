@@ -1,0 +1,146 @@
+"""cross_dataset: which trained model is which, and the table, figure and claim dsp-C5 of the stage.
+
+Models are identified by their path against the ``model_dir`` templates of
+``metasnn/meta/methods.py``; a path no template matches is an error that names it (never a silent
+skip). Accuracies are kept as ``{(method, train_dataset, test_dataset): {seed: [task accuracies]}}``.
+Each row's ``data_source`` names the sources of its train and of its test meta-dataset (train
+first, ``" + "``-joined by :func:`metasnn.data.sources.describe`; one source for within-dataset
+rows).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from metasnn.data.sources import DataSource
+from metasnn.errors import DataError
+from metasnn.evaluation.cost import mean_columns
+from metasnn.evaluation.cross_dataset import RESAMPLING_NOTE
+from metasnn.evaluation.statistics import paired_test
+from metasnn.meta.methods import METHODS
+from metasnn.reporting.claims import ClaimResult, claim_from_test, claim_source, write_claims
+from metasnn.reporting.figures import figure
+from metasnn.reporting.tables import Measurement, write_comparison_table
+
+TABLE = "cross_dataset"
+Row = tuple[str, str, str]  # (method, train_dataset, test_dataset)
+
+
+def template_regex(template: str) -> re.Pattern[str]:
+    """Regex of a ``model_dir`` template with named groups ``dataset`` and ``seed``."""
+    parts = re.split(r"(\{dataset\}|\{seed\})", template)
+    body = "".join("(?P<dataset>[^/]+)" if t == "{dataset}" else "(?P<seed>[0-9]+)" if t == "{seed}" else re.escape(t)
+                   for t in parts)
+    return re.compile(rf"(?:^|.*/)({body})(?:/.*)?$")
+
+
+def identify(path: Path) -> tuple[str, str, int, Path]:
+    """``(method, dataset, seed, model_dir)`` of a model path, from the first matching method template.
+
+    Raises :class:`DataError` naming ``path`` when no registered method's ``model_dir`` matches it.
+    """
+    text = Path(path).as_posix()
+    for name, entry in METHODS.items():
+        if not entry.model_dir:
+            continue
+        m = template_regex(entry.model_dir).match(text)
+        if m:
+            return name, m.group("dataset"), int(m.group("seed")), Path(text[: m.end(1)])
+    templates = ", ".join(sorted(e.model_dir for e in METHODS.values() if e.model_dir))
+    raise DataError(f"{path}: not the output of any registered method's training stage (it matches none of the "
+                    f"model_dir templates of metasnn/meta/methods.py: {templates}); pass only trained-model "
+                    "directories, or register the method")
+
+
+def identify_all(paths: Iterable[Path]) -> dict[tuple[str, str, int], Path]:
+    """``{(method, dataset, seed): model_dir}`` of every path (several files of one model collapse to it)."""
+    found: dict[tuple[str, str, int], Path] = {}
+    for path in paths:
+        method, dataset, seed, root = identify(path)
+        old = found.setdefault((method, dataset, seed), root)
+        if old != root:
+            raise DataError(f"{path}: a second model directory for {method} on {dataset} seed {seed} "
+                            f"(the first is {old}); pass one model per method, dataset and seed")
+    return dict(sorted(found.items()))
+
+
+def measurements(acc: Mapping[Row, Mapping[int, list[float]]],
+                 costs: Mapping[Row, Mapping[int, Mapping[str, Any]]]) -> list[Measurement]:
+    out = []
+    for (method, train_ds, test_ds), per_seed in sorted(acc.items()):
+        seeds = sorted(per_seed)
+        out.append(Measurement(
+            key={"method": method, "train_dataset": train_ds, "test_dataset": test_ds},
+            per_seed=[100 * float(np.mean(per_seed[s])) for s in seeds],
+            per_task=[100 * a for s in seeds for a in per_seed[s]],
+            extra={"transfer": "within (held-out classes)" if train_ds == test_ds else "cross-dataset",
+                   "paper": METHODS[method].paper, **mean_columns(costs.get((method, train_ds, test_ds), {}).values())}))
+    return out
+
+
+def write_cross_dataset(acc: Mapping[Row, Mapping[int, list[float]]], costs: Mapping[Row, Mapping[int, Mapping[str, Any]]],
+                        cost_notes: Mapping[str, Iterable[str]], *, ways: int, shots: int, episodes: int, scale: str,
+                        sources: Mapping[str, DataSource], tables_dir: Path, figures_dir: Path) -> ClaimResult:
+    """Write the table, figure and ``<table>.claims.json`` (dsp-C5); return the claim."""
+    methods = sorted({k[0] for k in acc})
+    notes = [RESAMPLING_NOTE, f"{ways}-way {shots}-shot, {episodes} meta-test episodes per row and seed "
+             "(test split); within-dataset rows are the held-out-classes reference",
+             "methods: every entry of metasnn/meta/methods.py whose training stage ran: " + (", ".join(methods) or "none"),
+             "cost columns (metasnn.evaluation.cost, per query sample, mean over seeds): the query pass of the row's "
+             "first test episode (resampled) through the model adapted on its support, measured by the method's "
+             "evaluator (EpisodeEvaluator.cost); convolution ops scale dense MACs by input density",
+             "data_source: the train meta-dataset's source, then (cross-dataset rows) the test meta-dataset's",
+             *[f"cost, {m}: {'; '.join(sorted(n))}" for m, n in sorted(cost_notes.items()) if n]]
+    write_comparison_table(TABLE, measurements(acc, costs), scale=scale, sources=sources, out_dir=tables_dir, notes=notes)
+    fig_path = Path(figures_dir) / f"{TABLE}.png"
+    with figure(fig_path, width=max(4.5, 1.2 * len(methods) + 2)) as (_, ax):
+        kinds = [("within", lambda tr, te: tr == te), ("cross-dataset", lambda tr, te: tr != te)]
+        for i, (label, pick) in enumerate(kinds):
+            means = [np.mean([100 * np.mean(v) for (m, tr, te), d in acc.items() if m == meth and pick(tr, te)
+                              for v in d.values()] or [np.nan]) for meth in methods]
+            ax.bar(np.arange(len(methods)) + 0.4 * i, means, 0.4, label=label)
+        ax.axhline(100 / ways, color="grey", ls="--", lw=1, label="chance")
+        ax.set_xticks(np.arange(len(methods)) + 0.2, methods)
+        ax.set_ylabel("meta-test accuracy (%)")
+        ax.legend(fontsize=7)
+    claim = dsp_claim(acc, scale, sources, fig_path)
+    write_claims(Path(tables_dir) / f"{TABLE}.claims.json", [claim])
+    return claim
+
+
+def dsp_claim(acc: Mapping[Row, Mapping[int, list[float]]], scale: str, sources: Mapping[str, DataSource],
+              fig_path: Path) -> ClaimResult:
+    """dsp-C5: dsp − STBP cross-dataset accuracy, paired over seeds (mean over train→test pairs per seed).
+
+    Its ``data_source`` names the sources of the meta-datasets of the rows it averages.
+    """
+    fed: list[str] = []
+
+    def per_seed(method: str) -> dict[int, float]:
+        vals: dict[int, list[float]] = defaultdict(list)
+        for (m, tr, te), d in sorted(acc.items()):
+            if m == method and tr != te:
+                fed.extend(x for x in (tr, te) if x not in fed)
+                for s, v in d.items():
+                    vals[s].append(float(np.mean(v)))
+        return {s: 100 * float(np.mean(v)) for s, v in vals.items()}
+
+    dsp, stbp = per_seed("dsp"), per_seed("stbp")
+    seeds = sorted(set(dsp) & set(stbp))
+    data_source = claim_source(sources, fed)  # all sources when no cross-dataset row exists
+    if not seeds:
+        missing = [m for m, d in (("dsp", dsp), ("stbp", stbp)) if not d]
+        return ClaimResult(claim_id="dsp-C5", verdict="not run", effect=None, effect_description="", test="",
+                           p_value=None, ci95_low=None, ci95_high=None, n_seeds=None, n_tasks=None, scale=scale,
+                           data_source=data_source, table=TABLE, note="no cross-dataset rows for "
+                           f"{' and '.join(missing) or 'matching seeds'}: the method is not registered in "
+                           "metasnn/meta/methods.py or its training stage did not run")
+    test = paired_test([dsp[s] for s in seeds], [stbp[s] for s in seeds])
+    return claim_from_test("dsp-C5", test, effect_description="dsp − STBP cross-dataset accuracy (points)", scale=scale,
+                           data_source=data_source, table=TABLE, figure=str(fig_path))

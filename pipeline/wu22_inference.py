@@ -1,0 +1,87 @@
+"""wu22 Table S1 inference network: train [input-H-H-10] wu22 neurons on N-MNIST single digits under one
+input coding (rate or rank, metasnn.hardware.inference) and one seed, then measure on the Test
+recordings the per-layer spike rates (hardware rates format, metasnn.hardware.rates; read by
+estimate_hardware for the Tianjic rows of Table S1), the test accuracy and the CPU latency of the
+trained network. Writes curves (CSV), metrics (flat JSON), weights, rates and provenance.json.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from metasnn.data.layout import load_manifest
+from metasnn.data.sources import describe
+from metasnn.hardware.inference import CODINGS, InferenceConfig, encode, fit
+from metasnn.hardware.rates import write_rates
+from metasnn.io import atomic_write_json, atomic_write_text, save_tensors
+from pipeline.cli import main, str2bool
+from pipeline.wu22_train import curves_csv, load_digits
+
+DATASET = "N-MNIST"  # the Table S1 rows these measurements fill
+
+
+def add_arguments(p) -> None:  # noqa: ANN001
+    p.add_argument("--data", type=Path, required=True, help="fetched N-MNIST directory (data/fetched/nmnist)")
+    p.add_argument("--coding", choices=CODINGS, required=True,
+                   help="rate: a spike in every bin with an event; rank: one spike, in the first bin with an event")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timesteps", type=int, default=8, help="T (wu22 Table S1 / hardware.inference_timesteps: 8)")
+    p.add_argument("--window-ms", type=float, default=300.0, help="recording window split into T bins")
+    p.add_argument("--pool", type=int, default=1, help="sum-pool the 34x34 frames by this factor")
+    p.add_argument("--hidden", type=int, default=256, help="neurons in each of the two hidden layers (wu22: 1024)")
+    p.add_argument("--train-per-class", type=int, default=0, help="Train recordings per digit (0 = all)")
+    p.add_argument("--test-per-class", type=int, default=0, help="Test recordings per digit (0 = all)")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the weights")
+    p.add_argument("--measure", type=str2bool, default=True, help="measure the CPU latency of the trained network")
+    p.add_argument("--measure-seconds", type=float, default=0.5, help="minimum timing duration of the latency")
+    p.add_argument("--curves", type=Path, required=True, help="curves CSV (epoch, losses, accuracies)")
+    p.add_argument("--metrics", type=Path, required=True, help="metrics JSON (accuracy, latency, rates)")
+    p.add_argument("--model", type=Path, required=True, help="trained weights")
+    p.add_argument("--rates", type=Path, required=True, help="spike rates (metasnn.hardware.rates format)")
+    p.add_argument("--provenance", type=Path, required=True, help="provenance.json path")
+
+
+def run(args, ctx):  # noqa: ANN001
+    torch.set_num_threads(1)
+    ctx.seeds = [args.seed]
+    source_label = describe(ctx.use_sources([load_manifest(args.data).data_source]).values())
+    frames_train, y_train = load_digits(args, "train", args.train_per_class)
+    frames_test, y_test = load_digits(args, "test", args.test_per_class)
+    x_train, x_test = encode(frames_train, args.coding, args.pool), encode(frames_test, args.coding, args.pool)
+    cfg = InferenceConfig(hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                          seed=args.seed, measure=args.measure, measure_seconds=args.measure_seconds)
+    ctx.log.info("%s coding, seed %d: %d train / %d test samples, n_in %d, hidden %d, T %d", args.coding, args.seed,
+                 x_train.shape[1], x_test.shape[1], x_train.shape[-1], args.hidden, x_train.shape[0])
+    res = fit((x_train, y_train), (x_test, y_test), cfg, progress=ctx.progress)
+    sizes = "-".join(str(s) for s in res.network.sizes)
+    lat = res.latency
+    metrics = {"coding": args.coding, "seed": args.seed, "dataset": DATASET, "network": sizes,
+               "timesteps": int(x_train.shape[0]), "n_train": int(x_train.shape[1]), "n_test": int(x_test.shape[1]),
+               **res.final, "train_time_s": res.train_time_s,
+               "latency_s": None if lat is None else lat.latency_s,
+               "latency_device": "not measured" if lat is None else lat.device,
+               "latency_note": "--measure false" if lat is None else lat.note,
+               **{f"rate_{lr['name']}_{side}": lr[f"{side}put_rate"] for lr in res.layers for side in ("in", "out")}}
+    for d in (args.curves, args.metrics, args.model, args.rates, args.provenance):
+        d.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.curves, curves_csv(res.curves))
+    atomic_write_json(args.metrics, metrics)
+    save_tensors({"state_dict": res.network.state_dict(), "sizes": res.network.sizes, "coding": args.coding,
+                  "hp_config": res.network.config.to_dict()}, args.model)
+    write_rates(args.rates, model=f"wu22_inference_{sizes}", mode="inference", coding=args.coding,
+                timesteps=int(x_train.shape[0]),
+                layers=res.layers, note=f"measured on {x_test.shape[1]} {DATASET} Test recordings after training "
+                                        f"({args.coding} coding, seed {args.seed}, {source_label}, {ctx.scale} scale)")
+    ctx.write_provenance(args.provenance.parent, inference_config=cfg.to_dict(), coding=args.coding,
+                         latency=None if lat is None else lat.__dict__)
+    ctx.log.info("%s coding seed %d: test accuracy %.3f, train %.1f s, latency %s s, rates %s", args.coding,
+                 args.seed, res.final["test_acc"], res.train_time_s, None if lat is None else f"{lat.latency_s:.3g}",
+                 [round(lr["output_rate"], 4) for lr in res.layers])
+
+
+if __name__ == "__main__":
+    main("wu22_inference", __doc__, add_arguments, run)
