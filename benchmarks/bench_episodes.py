@@ -29,13 +29,13 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from metasnn.data import BuildOptions, EpisodeSampler, EpisodeSpec, build_metadataset, load_metadataset  # noqa: E402
-from metasnn.data.emulator import emulate_asldvs, emulate_nmnist  # noqa: E402
-from metasnn.data.layout import load_manifest, manifest_dict  # noqa: E402
-from metasnn.io import atomic_write_json  # noqa: E402
+from metasnn.data import BuildOptions, EpisodeSampler, EpisodeSpec, build_metadataset, load_metadataset
+from metasnn.data.emulator import emulate_asldvs, emulate_nmnist
+from metasnn.data.layout import load_manifest, manifest_dict
+from metasnn.io import atomic_write_json
 
 PAPER_RECORDINGS = {"double_nmnist": 70_000, "double_asldvs": 24 * 400}
 

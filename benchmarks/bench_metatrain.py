@@ -112,7 +112,7 @@ CONV_KERNELS = ("aten::mkldnn_convolution", "aten::convolution_backward", "aten:
                 "aten::_slow_conv2d_backward", "aten::cudnn_convolution", "aten::thnn_conv2d")
 
 
-def _convolution_seconds(step, device: str) -> float:  # noqa: ANN001
+def _convolution_seconds(step, device: str) -> float:
     """Self time of the convolution kernels in one more step (torch profiler): the work no
     reformulation with identical maths removes, so ``plain / this`` bounds any speed-up."""
     from torch.profiler import ProfilerActivity, profile

@@ -180,7 +180,7 @@ def load_tensors(path: str | os.PathLike, map_location: str = "cpu") -> Any:
         raise CheckpointError(f"{path}: file not found; rerun the stage that produces it")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
+    except Exception as exc:
         raise CheckpointError(
             f"{path}: cannot be loaded safely ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
             "delete it and rerun the stage that produces it"

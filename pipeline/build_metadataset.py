@@ -26,7 +26,7 @@ from metasnn.io import atomic_directory
 from pipeline.cli import main
 
 
-def add_arguments(p):  # noqa: ANN001
+def add_arguments(p):
     p.add_argument("--dataset", choices=META_DATASETS, required=True)
     p.add_argument("--raw", type=Path, required=True, help="fetched raw dataset directory (data/fetched/<raw>)")
     p.add_argument("--sampling", choices=SAMPLING_MODES, default="paper")
@@ -52,7 +52,7 @@ def _spec(text: str) -> EpisodeSpec:
     return EpisodeSpec(ways, shots, queries)
 
 
-def run(args, ctx):  # noqa: ANN001
+def run(args, ctx):
     manifest = load_manifest(args.raw)
     if manifest.dataset != RAW_OF[args.dataset]:
         raise DataError(f"--raw {args.raw} holds {manifest.dataset!r}; {args.dataset} needs {RAW_OF[args.dataset]!r}")

@@ -166,6 +166,6 @@ def _log_to_file_only(message: str) -> None:
             handler.flush()
 
 
-def main(name: str, doc: str | None, add_arguments, run) -> None:  # noqa: ANN001
+def main(name: str, doc: str | None, add_arguments, run) -> None:
     """``sys.exit(stage_main(...))`` — the one-liner each stage module calls under ``__main__``."""
     sys.exit(stage_main(name, doc, add_arguments, run))

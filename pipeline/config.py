@@ -90,7 +90,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_StrictLoader)
     except _DuplicateKey as dup:
         dotted = ".".join(str(p) for p in [*dup.path, dup.key_node.value])
         raise ConfigError(

@@ -27,7 +27,7 @@ from metasnn.reporting.provenance import input_sources
 from pipeline.cli import main
 
 
-def add_arguments(p) -> None:  # noqa: ANN001
+def add_arguments(p) -> None:
     p.add_argument("--data", type=Path, nargs="+", required=True, help="meta-dataset directories (data/meta/<dataset>)")
     p.add_argument("--models", type=Path, nargs="*", default=[], help="trained-model directories (or files inside them)")
     p.add_argument("--episodes", type=int, default=20, help="meta-test episodes per (model, test dataset)")
@@ -40,7 +40,7 @@ def add_arguments(p) -> None:  # noqa: ANN001
     p.add_argument("--out", type=Path, required=True, help="run directory (per-task accuracies, provenance)")
 
 
-def run(args, ctx):  # noqa: ANN001
+def run(args, ctx):
     torch.set_num_threads(1)
     found = identify_all(args.models)  # before any data is read: an unknown model path fails at once
     datasets = {ds.name: ds for ds in map(load_metadataset, args.data)}

@@ -31,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--provenance", type=Path, required=True, help="provenance.json of this stage")
 
 
-def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
+def run(args: argparse.Namespace, ctx) -> None:
     sources = ctx.use_sources(input_sources([*args.runs, *args.sweep], where="dsp_tables inputs"))
     runs = dsp.load_runs(args.runs, args.sweep, args.sweep_datasets)
     ctx.seeds = runs.seeds

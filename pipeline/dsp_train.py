@@ -80,7 +80,7 @@ def _backbone_config(args: argparse.Namespace, ds: Any, ways: int) -> dict[str, 
             "time_bin_ms": float(ds.time_bin_ms), "scale_decays": True}
 
 
-def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001, C901
+def run(args: argparse.Namespace, ctx) -> None:
     from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
     from metasnn.plasticity import dsp as dsp_lib
 
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001, C901
     test = list(EpisodeSampler(ds, "test", EpisodeSpec(args.ways, args.shots, args.queries),
                                seed=args.eval_seed).take(args.eval_tasks))
 
-    def progress(r):  # noqa: ANN001, ANN202
+    def progress(r):
         return ctx.progress(r, f"{args.method} {ds.name} seed {args.seed}", total=len(r))
 
     metrics: dict[str, Any] = {"method": args.method, "dataset": ds.name, "seed": args.seed,

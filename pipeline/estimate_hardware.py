@@ -150,7 +150,7 @@ def _phases_csv(reports: dict) -> str:
     return buf.getvalue()
 
 
-def _mapping_json(mapping) -> dict:  # noqa: ANN001
+def _mapping_json(mapping) -> dict:
     return {"chip": mapping.chip.name, "cores": mapping.n_cores, "cores_per_layer": mapping.cores_per_layer,
             "layers": [{"name": lm.spec.name, "n_in": lm.spec.n_in, "n_out": lm.spec.n_out, "g_in": lm.g_in,
                         "g_out": lm.g_out,
@@ -159,7 +159,7 @@ def _mapping_json(mapping) -> dict:  # noqa: ANN001
                        for lm in mapping.layers]}
 
 
-def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
+def run(args: argparse.Namespace, ctx) -> None:
     chip = load_chip(args.chip)
     rates = _rates_by_key(args.rates)
     inference_measured = _inference_metrics(args.inference_metrics, rates)
@@ -241,7 +241,7 @@ def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
                  reference["gpu_over_chip_energy"])
 
 
-def _constants_csv(chip) -> str:  # noqa: ANN001
+def _constants_csv(chip) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, ["chip", "constant", "value", "unit", "status", "source"], lineterminator="\n")
     w.writeheader()

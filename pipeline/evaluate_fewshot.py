@@ -55,8 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True)
 
 
-def evaluate_split(model, cfg, ds, split: str, n_tasks: int, eval_seed: int, queries: int, inner_steps: int,  # noqa: ANN001
-                   progress=None):  # noqa: ANN001
+def evaluate_split(model, cfg, ds, split: str, n_tasks: int, eval_seed: int, queries: int, inner_steps: int,
+                   progress=None):
     """Per-task outcomes of one split (tasks ``0..n_tasks-1`` of the evaluation sampler)."""
     from metasnn.data import EpisodeSampler, EpisodeSpec
 
@@ -70,7 +70,7 @@ def evaluate_split(model, cfg, ds, split: str, n_tasks: int, eval_seed: int, que
     return evaluate_tasks(params, functional_loss(model), episodes, inner)
 
 
-def task_cost(model, cfg, ds, eval_seed: int, queries: int, inner_steps: int, device) -> dict:  # noqa: ANN001
+def task_cost(model, cfg, ds, eval_seed: int, queries: int, inner_steps: int, device) -> dict:
     """Cost columns of meta-test task 0 of the evaluation set: its query pass through the model adapted on its
     support (metasnn.evaluation.cost), plus the dense synaptic operation count they are a fraction of."""
     from metasnn.data import EpisodeSampler, EpisodeSpec
@@ -80,7 +80,7 @@ def task_cost(model, cfg, ds, eval_seed: int, queries: int, inner_steps: int, de
     return {**cost.columns(), "dense_ops_per_sample": round(cost.dense_ops, 1), "cost_task": "test task 0"}
 
 
-def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
+def run(args: argparse.Namespace, ctx) -> None:
     from metasnn.data import load_metadataset
 
     torch.set_num_threads(max(1, args.threads))

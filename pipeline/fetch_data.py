@@ -26,7 +26,7 @@ from metasnn.io import atomic_directory, atomic_write_json
 from pipeline.cli import main
 
 
-def add_arguments(p):  # noqa: ANN001
+def add_arguments(p):
     p.add_argument("--raw", choices=RAW_DATASETS, required=True, help="raw dataset")
     p.add_argument("--source", choices=SOURCES, required=True,
                    help="shipped (real recordings in the repository) | synthetic | download | local")
@@ -66,7 +66,7 @@ def shipped_root(dataset: str, shipped: Path) -> Path:
     return root
 
 
-def run(args, ctx):  # noqa: ANN001
+def run(args, ctx):
     ctx.seeds = [args.seed] if args.source == "synthetic" else []
     extra: dict = {}
     with atomic_directory(args.out) as tmp:

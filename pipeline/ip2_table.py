@@ -17,13 +17,13 @@ from metasnn.reporting.provenance import input_sources
 from pipeline.cli import main
 
 
-def add_arguments(p) -> None:  # noqa: ANN001
+def add_arguments(p) -> None:
     p.add_argument("--runs", type=Path, nargs="+", required=True, help="ip2_train output directories")
     p.add_argument("--tables-dir", type=Path, required=True)
     p.add_argument("--figures-dir", type=Path, required=True)
 
 
-def run(args, ctx):  # noqa: ANN001
+def run(args, ctx):
     results = [json.loads((d / "result.json").read_text()) for d in args.runs]
     sources = ctx.use_sources(input_sources(args.runs, where="ip2_table --runs"))
     ctx.seeds = sorted({r["seed"] for r in results})

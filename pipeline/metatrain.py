@@ -76,13 +76,13 @@ def config_from_args(args: argparse.Namespace) -> SN22Config:
     )
 
 
-def load_data(path: Path):  # noqa: ANN201
+def load_data(path: Path):
     from metasnn.data import load_metadataset
 
     return load_metadataset(path)
 
 
-def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
+def run(args: argparse.Namespace, ctx) -> None:
     torch.set_num_threads(max(1, args.threads))
     device = resolve_device(args.device)
     ctx.device = str(device)

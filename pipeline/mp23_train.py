@@ -27,7 +27,7 @@ from metasnn.plasticity.metaplasticity import (
 from pipeline.cli import main
 
 
-def add_arguments(p) -> None:  # noqa: ANN001
+def add_arguments(p) -> None:
     p.add_argument("--data", type=Path, required=True, help="meta-dataset directory (data/meta/<dataset>)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-seed", type=int, required=True,
@@ -53,7 +53,7 @@ def add_arguments(p) -> None:  # noqa: ANN001
     p.add_argument("--out", type=Path, required=True)
 
 
-def run(args, ctx):  # noqa: ANN001
+def run(args, ctx):
     torch.set_num_threads(1)
     ctx.seeds = [args.seed]
     ds = load_metadataset(args.data)
@@ -65,7 +65,7 @@ def run(args, ctx):  # noqa: ANN001
                            "rule_lr_factor": args.rule_lr_factor, "train_queries": args.train_queries}}
     grid = tuple(args.grid)
 
-    def encode(ep):  # noqa: ANN001, ANN202 - every variant sees the same episodes: sample and pool them once
+    def encode(ep):
         return encode_episode(ep, grid, args.steps)
 
     train_sampler = EpisodeSampler(ds, "train", EpisodeSpec(args.ways, args.shots, args.train_queries), seed=args.seed)

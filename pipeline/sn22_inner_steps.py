@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True)
 
 
-def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
+def run(args: argparse.Namespace, ctx) -> None:
     from metasnn.data import load_metadataset
 
     torch.set_num_threads(max(1, args.threads))

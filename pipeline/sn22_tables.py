@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--figures-dir", type=Path, required=True)
 
 
-def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
+def run(args: argparse.Namespace, ctx) -> None:
     inputs = [*args.evaluations, *args.frozen, *args.threshold, *args.inner_steps, *args.transfer]
     sources = ctx.use_sources(input_sources(inputs, where="sn22_tables inputs"))  # provenance.json beside each
     runs = sn22.load_runs(evaluations=args.evaluations, curves=args.curves, inner_steps=args.inner_steps,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from pipeline.registry import Each, Gather, In, Instance, Out, P, Resources, Stage, W  # noqa: F401
+from pipeline.registry import Each, Gather, In, Instance, Out, P, Resources, Stage, W
 
 STAGES: dict[str, Stage] = {}
 

@@ -22,7 +22,7 @@ from metasnn.plasticity.fewshot import FEWSHOT_HP_CONFIG, HPFewShotEvaluator, HP
 from pipeline.cli import main
 
 
-def add_arguments(p) -> None:  # noqa: ANN001
+def add_arguments(p) -> None:
     p.add_argument("--data", type=Path, required=True, help="meta-dataset directory (data/meta/<dataset>)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-seed", type=int, required=True,
@@ -41,7 +41,7 @@ def add_arguments(p) -> None:  # noqa: ANN001
     p.add_argument("--provenance", type=Path, required=True)
 
 
-def run(args, ctx):  # noqa: ANN001
+def run(args, ctx):
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     ctx.seeds = [args.seed]

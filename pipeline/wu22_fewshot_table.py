@@ -15,7 +15,7 @@ from metasnn.reporting.provenance import input_sources
 from pipeline.cli import main
 
 
-def add_arguments(p) -> None:  # noqa: ANN001
+def add_arguments(p) -> None:
     p.add_argument("--results", type=Path, nargs="+", required=True, help="wu22_fewshot_hp result JSONs")
     p.add_argument("--provenance", type=Path, nargs="*", default=[],
                    help="their provenance.json files (default: the one beside each result)")
@@ -24,7 +24,7 @@ def add_arguments(p) -> None:  # noqa: ANN001
     p.add_argument("--figures-dir", type=Path, required=True)
 
 
-def run(args, ctx):  # noqa: ANN001
+def run(args, ctx):
     results = [json.loads(p.read_text()) for p in args.results]
     sources = ctx.use_sources(input_sources(args.provenance or args.results, where="wu22_fewshot_table inputs"))
     ctx.seeds = sorted({r["seed"] for r in results})

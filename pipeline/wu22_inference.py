@@ -22,7 +22,7 @@ from pipeline.wu22_train import curves_csv, load_digits
 DATASET = "N-MNIST"  # the Table S1 rows these measurements fill
 
 
-def add_arguments(p) -> None:  # noqa: ANN001
+def add_arguments(p) -> None:
     p.add_argument("--data", type=Path, required=True, help="fetched N-MNIST directory (data/fetched/nmnist)")
     p.add_argument("--coding", choices=CODINGS, required=True,
                    help="rate: a spike in every bin with an event; rank: one spike, in the first bin with an event")
@@ -45,7 +45,7 @@ def add_arguments(p) -> None:  # noqa: ANN001
     p.add_argument("--provenance", type=Path, required=True, help="provenance.json path")
 
 
-def run(args, ctx):  # noqa: ANN001
+def run(args, ctx):
     torch.set_num_threads(1)
     ctx.seeds = [args.seed]
     source_label = describe(ctx.use_sources([load_manifest(args.data).data_source]).values())

@@ -21,7 +21,7 @@ from pipeline.cli import main
 from pipeline.wu22_train import add_data_arguments, load_digits
 
 
-def add_arguments(p) -> None:  # noqa: ANN001
+def add_arguments(p) -> None:
     add_data_arguments(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--models", type=Path, nargs="+", required=True, help="model files written by wu22_train")
@@ -31,7 +31,7 @@ def add_arguments(p) -> None:  # noqa: ANN001
     p.add_argument("--provenance", type=Path, required=True)
 
 
-def load_model(path: Path):  # noqa: ANN201
+def load_model(path: Path):
     if not path.is_file():
         raise CheckpointError(f"{path}: model file missing; run wu22_train for it first")
     blob = load_tensors(path)
@@ -44,7 +44,7 @@ def load_model(path: Path):  # noqa: ANN201
     return blob["method"], net.eval()
 
 
-def run(args, ctx):  # noqa: ANN001
+def run(args, ctx):
     torch.set_num_threads(1)
     ctx.seeds = [args.seed]
     ctx.use_sources([load_manifest(args.data).data_source])

@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--figures-dir", type=Path, required=True)
 
 
-def run(args: argparse.Namespace, ctx) -> None:  # noqa: ANN001
+def run(args: argparse.Namespace, ctx) -> None:
     sources = ctx.use_sources(input_sources(args.provenance, where="wu22_tables inputs"))
     runs = wu22.read_runs(args.metrics, args.curves)
     robust = wu22.read_robustness(args.robustness)

@@ -26,7 +26,7 @@ from pipeline.cli import main, str2bool
 RATES_MODE = {"gp": "GP", "lp": "LP", "finetune": "HP", "hp": "HP"}
 
 
-def add_data_arguments(p) -> None:  # noqa: ANN001
+def add_data_arguments(p) -> None:
     """Data and network flags shared with the robustness stage (the model must be rebuilt identically)."""
     p.add_argument("--data", type=Path, required=True, help="fetched N-MNIST directory (data/fetched/nmnist)")
     p.add_argument("--timesteps", type=int, default=5, help="T (wu22: 8 in the paper, 5 in the code)")
@@ -42,7 +42,7 @@ def add_data_arguments(p) -> None:  # noqa: ANN001
     p.add_argument("--readout-clamp", type=float, default=0.0, help="clamp the readout at this max (code: 1.1; 0 = off)")
 
 
-def add_arguments(p) -> None:  # noqa: ANN001
+def add_arguments(p) -> None:
     add_data_arguments(p)
     p.add_argument("--method", choices=METHODS, required=True)
     p.add_argument("--seed", type=int, default=0)
@@ -61,12 +61,12 @@ def add_arguments(p) -> None:  # noqa: ANN001
     p.add_argument("--provenance", type=Path, required=True, help="provenance.json path")
 
 
-def hp_config(args) -> HPConfig:  # noqa: ANN001
+def hp_config(args) -> HPConfig:
     return HPConfig(reset=args.reset, post_form=args.post_form,
                     readout_clamp=args.readout_clamp if args.readout_clamp > 0 else None)
 
 
-def load_digits(args, split: str, per_class: int, progress=None) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: ANN001
+def load_digits(args, split: str, per_class: int, progress=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Single digits of ``split`` as network inputs ``[T, N, n_in]`` (binarised, pooled) and labels."""
     frames, labels = load_single_digits(args.data, split, time_bin_ms=args.window_ms / args.timesteps,
                                         window_ms=args.window_ms, per_class=per_class or None, progress=progress)
@@ -74,7 +74,7 @@ def load_digits(args, split: str, per_class: int, progress=None) -> tuple[torch.
     return frames, labels
 
 
-def network_sizes(args, n_in: int) -> list[int]:  # noqa: ANN001
+def network_sizes(args, n_in: int) -> list[int]:
     return [n_in, args.hidden, 10]
 
 
@@ -87,7 +87,7 @@ def curves_csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
-def run(args, ctx):  # noqa: ANN001
+def run(args, ctx):
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     ctx.seeds = [args.seed]

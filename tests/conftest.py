@@ -16,7 +16,7 @@ TOP_LEVEL_OUTPUTS = {".venv", ".git", "results", "data", "logs", ".snakemake", "
 ANYWHERE = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info")
 
 
-def IGNORE(directory: str, names: list[str]) -> set[str]:  # noqa: N802 - shutil.copytree's ignore callable
+def IGNORE(directory: str, names: list[str]) -> set[str]:
     """Skip generated top-level folders (``/data``, not ``metasnn/data``) and caches anywhere."""
     rel = Path(directory).resolve().relative_to(ROOT)
     top = {n for n in names if (str(rel / n) if str(rel) != "." else n) in TOP_LEVEL_OUTPUTS}

@@ -36,7 +36,7 @@ class TransferFewShot:
         return transfer_task_accuracy(self.backbone, episode.support_x, episode.support_y, episode.query_x,
                                       episode.query_y, self.ways, self.head_steps, self.head_lr)
 
-    def cost(self, episode: Any):  # noqa: ANN201 - ModelCost
+    def cost(self, episode: Any):
         """Cost (:func:`metasnn.evaluation.cost.measure_cost`) of the query pass through the backbone with the
         output layer trained on ``episode``'s support."""
         from metasnn.evaluation.cost import measure_cost

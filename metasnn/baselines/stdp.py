@@ -109,7 +109,7 @@ class STDPFewShot:
     def __call__(self, episode: Any) -> float:
         return accuracy(self.logits(episode.support_x, episode.support_y, episode.query_x), episode.query_y)
 
-    def cost(self, episode: Any):  # noqa: ANN201 - ModelCost
+    def cost(self, episode: Any):
         """Cost (:func:`metasnn.evaluation.cost.measure_cost`) of the query pass through the backbone with the
         STDP output layer of ``episode``'s support."""
         from metasnn.baselines.transfer import with_head

@@ -67,7 +67,7 @@ def resample_frames(x: torch.Tensor, frame_shape: Sequence[int], num_steps: int)
     return _resample_time(out, int(num_steps))
 
 
-def resample_episode(episode, frame_shape: Sequence[int], num_steps: int):  # noqa: ANN001, ANN201
+def resample_episode(episode, frame_shape: Sequence[int], num_steps: int):
     """A copy of ``episode`` (a :class:`metasnn.data.Episode`) with support and query frames resampled."""
     return replace(episode, support_x=resample_frames(episode.support_x, frame_shape, num_steps),
                    query_x=resample_frames(episode.query_x, frame_shape, num_steps))
@@ -81,7 +81,7 @@ def evaluate_episodes(evaluator: Callable[[object], float], episodes: Iterable[o
     return [float(evaluator(resample_episode(ep, frame_shape, steps))) for ep in episodes]
 
 
-def episode_cost(evaluator: object, episode: object):  # noqa: ANN201 - ModelCost | None
+def episode_cost(evaluator: object, episode: object):
     """The cost (:class:`metasnn.evaluation.cost.ModelCost`) of an evaluator's query pass on ``episode``, resampled
     like :func:`evaluate_episodes`; ``None`` when the evaluator has no ``cost`` method."""
     cost = getattr(evaluator, "cost", None)

@@ -42,7 +42,7 @@ def corrupt(frames: torch.Tensor, kind: str, level: int, seed: int) -> torch.Ten
 
 
 @torch.no_grad()
-def _run(model, x: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: ANN001
+def _run(model, x: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     outs, mems = [], []
     for start in range(0, x.shape[1], batch_size):
         run = model.run(x[:, start:start + batch_size])

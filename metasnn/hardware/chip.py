@@ -92,7 +92,7 @@ class Chip:
 
     def with_value(self, key: str, value: Any) -> Chip:
         """A copy with one constant replaced (validated like a file value)."""
-        self[key]  # noqa: B018 - raises for unknown keys
+        self[key]
         new = dict(self.constants)
         new[key] = dataclasses.replace(self.constants[key], value=value)
         chip = dataclasses.replace(self, constants=new)

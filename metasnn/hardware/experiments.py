@@ -168,7 +168,7 @@ def sensitivity(study: Study, factors: Sequence[float] = (0.5, 1.0, 2.0)) -> lis
             try:
                 row.update(evaluate(variant))
                 row["error"] = ""
-            except Exception as exc:  # noqa: BLE001 - an infeasible variant is a result, not a crash
+            except Exception as exc:
                 from metasnn.errors import MetasnnError
 
                 if not isinstance(exc, MetasnnError):
@@ -190,7 +190,7 @@ def energy_scaling(chips: Sequence[Chip], study: Study) -> list[dict[str, Any]]:
                                    "synapses": sum(sizes[i] * sizes[i + 1] for i in range(len(sizes) - 1))}
             try:
                 m = map_network(sizes, chip)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 from metasnn.errors import MetasnnError
 
                 if not isinstance(exc, MetasnnError):

@@ -33,7 +33,7 @@ class Measured:
     note: str               # how it was measured, or why not
 
 
-def _network(sizes: Sequence[int], device: str, seed: int):  # noqa: ANN202
+def _network(sizes: Sequence[int], device: str, seed: int):
     import torch
 
     g = torch.Generator().manual_seed(seed)
@@ -55,7 +55,7 @@ def _network(sizes: Sequence[int], device: str, seed: int):  # noqa: ANN202
     return forward, g
 
 
-def _time_loop(fn, sync, min_seconds: float, max_reps: int) -> tuple[list[float], float]:  # noqa: ANN001
+def _time_loop(fn, sync, min_seconds: float, max_reps: int) -> tuple[list[float], float]:
     times = []
     start = time.perf_counter()
     while len(times) < max_reps and (time.perf_counter() - start < min_seconds or len(times) < 5):
@@ -134,7 +134,7 @@ def measure_gpu(sizes: Sequence[int], timesteps: int, input_rate: float, *, seed
         import torch
 
         available = torch.cuda.is_available()
-    except Exception:  # noqa: BLE001 - any import/driver failure means "no GPU"
+    except Exception:
         available = False
     if not available:
         return Measured("GPU", "none", None, None, None, "not measured: no CUDA device on this machine")

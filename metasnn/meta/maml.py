@@ -214,7 +214,7 @@ def threshold_transform(fraction: float = 0.05) -> UpdateTransform:
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"threshold fraction must be in [0, 1), got {fraction}")
 
-    def transform(name: str, delta: torch.Tensor) -> torch.Tensor:  # noqa: ARG001
+    def transform(name: str, delta: torch.Tensor) -> torch.Tensor:
         d = delta.detach()
         theta = fraction * (d.max() - d.min())
         return delta * (d.abs() > theta).to(delta.dtype)

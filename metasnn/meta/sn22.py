@@ -264,7 +264,7 @@ class SN22Evaluator:
                     create_graph=False)
         return {k: v.detach() for k, v in res.params.items()}
 
-    def cost(self, episode: Any, steps: int | None = None):  # noqa: ANN201 - ModelCost
+    def cost(self, episode: Any, steps: int | None = None):
         """Cost (:func:`metasnn.evaluation.cost.measure_cost`) of the query pass of ``episode`` through the
         model adapted on its support — the network whose accuracy the evaluation scores."""
         from metasnn.evaluation.cost import measure_cost

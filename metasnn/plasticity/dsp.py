@@ -341,7 +341,7 @@ class DSPEvaluator:
     def __call__(self, episode: Any) -> float:
         return evaluate(self.learner, [episode])[0]
 
-    def cost(self, episode: Any):  # noqa: ANN201 - ModelCost
+    def cost(self, episode: Any):
         """Cost (:func:`metasnn.evaluation.cost.measure_cost`) of the query pass through the task-time network:
         the conv SNN with the output weights the plastic support presentation left (the learning rates η act
         only while adapting and are not counted in ``param_bytes``)."""

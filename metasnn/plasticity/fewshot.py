@@ -103,7 +103,7 @@ class HPFewShotNet(nn.Module):
 
 
 @torch.no_grad()
-def episode_accuracy(net: HPFewShotNet, episode) -> float:  # noqa: ANN001
+def episode_accuracy(net: HPFewShotNet, episode) -> float:
     """The one HP few-shot episode evaluation: query accuracy after presenting the labelled support (fresh trace)."""
     logits = net(episode.support_x, episode.support_y, episode.query_x)
     return float((logits.argmax(1) == episode.query_y).float().mean())
@@ -116,11 +116,11 @@ class HPFewShotEvaluator:
     def __init__(self, net: HPFewShotNet, frame_shape: Sequence[int], num_steps: int):
         self.net, self.frame_shape, self.num_steps = net.eval(), tuple(int(v) for v in frame_shape), int(num_steps)
 
-    def __call__(self, episode) -> float:  # noqa: ANN001
+    def __call__(self, episode) -> float:
         return episode_accuracy(self.net, episode)
 
     @torch.no_grad()
-    def cost(self, episode):  # noqa: ANN001, ANN201 - ModelCost
+    def cost(self, episode):
         """Cost (:func:`metasnn.evaluation.cost.measure_cost`) of the query pass with the Hebbian trace the
         labelled support left. Counted: the conv features and the readout's ``W·x``; not counted: the
         plastic current ``α·(x@P)`` (a matrix product outside ``nn.Linear``) and the Hebbian update."""
@@ -141,7 +141,7 @@ def model_payload(net: HPFewShotNet, frame_shape: Sequence[int], num_steps: int)
             "num_steps": int(num_steps)}
 
 
-def load_evaluator(model_dir) -> HPFewShotEvaluator:  # noqa: ANN001
+def load_evaluator(model_dir) -> HPFewShotEvaluator:
     """Rebuild the network ``pipeline.wu22_fewshot_hp`` wrote into ``model_dir`` from its :func:`model_payload`.
 
     The payload carries the HP constants, label gain, frame size and T the stage trained and evaluated with, so

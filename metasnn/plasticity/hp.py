@@ -304,7 +304,7 @@ class HPNetwork(nn.Module):
         """Meta-parameters θ = {α, η_pre, β_post} of every plastic layer."""
         return [n for n, _ in self.named_parameters() if n.rsplit(".", 1)[-1] in META_PARAMETERS]
 
-    def state_elements_per_sample(self, inputs: torch.Tensor) -> int:  # noqa: ARG002 - cost-model hook
+    def state_elements_per_sample(self, inputs: torch.Tensor) -> int:
         """Per-sample state: the node's (U, Q, P, R, S) per neuron plus, when the trace is per sample,
         its ``n_in × n_out`` entries (shared traces belong to the batch, not to a sample)."""
         total = 0

@@ -116,7 +116,7 @@ class IntrinsicLIFNode(DecolleLIFNode):
     def __init__(self, surrogate_function: nn.Module | None = None):
         super().__init__(nn.Identity(), surrogate_function=surrogate_function)
 
-    def single_step_functional_forward(self, inputs, states, alpha=None, beta=None, threshold=None, **kwargs):  # noqa: ANN001, ARG002
+    def single_step_functional_forward(self, inputs, states, alpha=None, beta=None, threshold=None, **kwargs):
         """One step with tensors ``alpha``, ``beta``, ``threshold`` (``[hidden]``); returns ``((U,), state)``."""
         current = inputs[0]
         _, q, p, r, s = states
@@ -270,7 +270,7 @@ class IP2Evaluator:
     def __call__(self, episode: Any) -> float:
         return evaluate(self.net, [episode])[0]
 
-    def cost(self, episode: Any):  # noqa: ANN201 - ModelCost
+    def cost(self, episode: Any):
         """Cost (:func:`metasnn.evaluation.cost.measure_cost`) of the query pass with the intrinsic parameters
         adapted on ``episode``'s support. The network multiplies its weight tensors directly (no ``nn.Linear``),
         so synaptic operations are not measured (empty); sparsity, parameter and state bytes are."""

@@ -342,7 +342,7 @@ class MP23Evaluator:
         return accuracy(self.net(episode.support_x, episode.support_y, episode.query_x), episode.query_y)
 
     @torch.no_grad()
-    def cost(self, episode: Any):  # noqa: ANN201 - ModelCost
+    def cost(self, episode: Any):
         """Cost (:func:`metasnn.evaluation.cost.measure_cost`) of the query pass with the plastic weights the rule
         built on ``episode``'s support: the hidden layer's synapse; the plastic readout ``W·x`` is a matrix
         product outside ``nn.Linear`` and is not counted."""

@@ -85,7 +85,7 @@ def mse_loss_fn(net: HPNetwork, keep: dict | None = None) -> Callable:
     """
     n_out = net.sizes[-1]
 
-    def loss_fn(params, x, y):  # noqa: ANN001, ANN202
+    def loss_fn(params, x, y):
         run: HPRun = torch.func.functional_call(net, dict(params), (x,), {"return_run": True}, strict=False)
         if keep is not None:
             keep["run"] = run

@@ -92,7 +92,7 @@ def _pairs(runs: RunsBy, a: str, b: str, key: str, datasets: Sequence[str]) -> t
     return xs, ys
 
 
-def _fmt_test(name: str, t) -> str:  # noqa: ANN001
+def _fmt_test(name: str, t) -> str:
     return f"{name}: effect {t.effect:.3g}, p = {t.p_value:.3g}, n = {t.n}"
 
 

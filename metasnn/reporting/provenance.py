@@ -67,7 +67,7 @@ def device_description(device: str = "cpu") -> dict[str, Any]:
             import torch
 
             info["gpu"] = torch.cuda.get_device_name(torch.device(device))
-        except Exception:  # noqa: BLE001 - provenance must never fail the stage
+        except Exception:
             info["gpu"] = None
     return info
 

@@ -364,7 +364,7 @@ class SN22ConvCNN(nn.Module):
         kernel_size: int = 5,
         pooling: str = "avg",
         input_scale: float = 1.0,
-        dt_ms: float = 1.0,  # noqa: ARG002 - accepted for interface parity (a static image has no time)
+        dt_ms: float = 1.0,
         input_pool: int = 1,
     ):
         super().__init__()
@@ -400,10 +400,10 @@ class SN22ConvCNN(nn.Module):
             x = self.pool(F.relu(z)) if i < self.num_conv else z
         return x, pre
 
-    def forward(self, x_seq: torch.Tensor, burn_in: int | float | None = None) -> torch.Tensor:  # noqa: ARG002
+    def forward(self, x_seq: torch.Tensor, burn_in: int | float | None = None) -> torch.Tensor:
         """Logits ``[B, ways]`` (``burn_in`` is accepted for interface parity and ignored)."""
         return self._preactivations(x_seq)[0]
 
-    def layer_potentials(self, x_seq: torch.Tensor, burn_in: int | float | None = None) -> list[torch.Tensor]:  # noqa: ARG002
+    def layer_potentials(self, x_seq: torch.Tensor, burn_in: int | float | None = None) -> list[torch.Tensor]:
         """Every layer's pre-activation (LSUV initialisation, diagnostics)."""
         return self._preactivations(x_seq)[1]

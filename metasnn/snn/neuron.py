@@ -123,7 +123,7 @@ class DecolleLIFNode(sj_neuron.BaseNode):
         """The resting state ``(U, Q, P, R, S) = 0``; shapes are materialised on first use."""
         return (0.0, 0.0, 0.0, 0.0, 0.0)
 
-    def materialize_states(self, inputs, states, step_mode):  # noqa: ANN001 - spikingjelly signature
+    def materialize_states(self, inputs, states, step_mode):
         """Single-step mode: turn scalar input-side traces ``Q, P`` into zero tensors shaped like one
         input step. Multi-step mode keeps scalar zeros (the folded filter skips them).
 
@@ -146,7 +146,7 @@ class DecolleLIFNode(sj_neuron.BaseNode):
     def _spike(self, u: torch.Tensor) -> torch.Tensor:
         return self.surrogate_function(u - self.v_threshold if self.v_threshold != 0.0 else u)
 
-    def single_step_functional_forward(self, inputs, states, **kwargs):  # noqa: ANN001, ARG002
+    def single_step_functional_forward(self, inputs, states, **kwargs):
         """One time step on a ``[B, ...]`` input; returns ``((U,), (U, Q, P, R, S))``."""
         x = inputs[0]
         _, q, p, r, s = states
@@ -219,7 +219,7 @@ class DecolleLIFNode(sj_neuron.BaseNode):
             u_steps.append(u)
         return _stack_like(u_steps, a_seq), r, s
 
-    def multi_step_functional_forward(self, inputs, states, **kwargs):  # noqa: ANN001, ARG002
+    def multi_step_functional_forward(self, inputs, states, **kwargs):
         """Time-folded block on ``[T, B, ...]``; returns ``((U_seq,), (U_T, Q_T, P_T, R_T, S_T))``."""
         x_seq = inputs[0]
         _, q, p, r, s = states

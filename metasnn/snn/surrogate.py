@@ -40,7 +40,7 @@ class _SurrogateSpike(torch.autograd.Function):
     ``inspect.signature`` call on every ``apply``, ~10 µs, on the hot path of every time step.)"""
 
     @staticmethod
-    def forward(ctx, x, param, spiking, derivative, primitive):  # noqa: ANN001, ANN205
+    def forward(ctx, x, param, spiking, derivative, primitive):
         ctx.save_for_backward(x)
         ctx.param, ctx.derivative = param, derivative
         if spiking:
@@ -50,7 +50,7 @@ class _SurrogateSpike(torch.autograd.Function):
         return primitive(x, param)
 
     @staticmethod
-    def backward(ctx, grad_output):  # noqa: ANN001, ANN205
+    def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
         return grad_output * ctx.derivative(x, ctx.param), None, None, None, None
 
@@ -58,7 +58,7 @@ class _SurrogateSpike(torch.autograd.Function):
 class SurrogateSpike:
     """A surrogate spike function: ``apply(x, param, spiking)`` with its derivative and primitive."""
 
-    def __init__(self, name: str, derivative, primitive):  # noqa: ANN001
+    def __init__(self, name: str, derivative, primitive):
         self.__name__, self.derivative, self.primitive = name, derivative, primitive
 
     def apply(self, x: torch.Tensor, param: float, spiking: bool) -> torch.Tensor:

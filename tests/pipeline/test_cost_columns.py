@@ -52,7 +52,7 @@ def _sn22_dense_ops(payload, steps: int) -> float:
     return total * (steps if isinstance(model, SN22ConvSNN) else 1)  # the CNN sees one time-summed image
 
 
-def _same(cell: str, value) -> bool:  # noqa: ANN001
+def _same(cell: str, value) -> bool:
     """A CSV cell (6 significant digits) holds ``value`` (empty for None)."""
     if value is None or isinstance(value, str):
         return cell == (value or "")

@@ -130,3 +130,27 @@ def test_shipped_source_without_recordings_is_one_line(tmp_path, capsys):
     err = [line for line in capsys.readouterr().err.splitlines() if " INFO " not in line]
     assert rc == 2 and "shipped N-MNIST recordings are missing" in err[-1]
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_inspect_measures_the_emulator_against_real_recordings(pipeline_run, tmp_path):
+    from pathlib import Path
+
+    real = Path(__file__).resolve().parents[2] / "datasets" / "N-MNIST"  # the shipped real recordings
+    out = {"--figure": tmp_path / "fig.png", "--stats": tmp_path / "s.csv", "--stats-md": tmp_path / "s.md",
+           "--emulator-table": tmp_path / "emu.csv", "--emulator-table-md": tmp_path / "emu.md"}
+    rc = stage(inspect_data, "inspect_data", ["--meta", str(pipeline_run / "meta/double_nmnist"), "--real-nmnist", str(real),
+                                              "--real-limit", "20", *[a for k, v in out.items() for a in (k, str(v))]], tmp_path)
+    assert rc == 0
+    import pandas as pd
+
+    table = pd.read_csv(out["--emulator-table"])
+    assert list(table.columns) == ["statistic", "real_median", "real_p10", "real_p90", "emulated_median", "emulated_p10",
+                                   "emulated_p90", "inside"]
+    assert len(table) == 10 and "spread_y_px" in set(table["statistic"])
+    md = out["--emulator-table-md"].read_text()
+    assert "20 real Train recordings" in md and "| active_pixels |" in md
+    # the table needs both outputs
+    rc = stage(inspect_data, "inspect_data", ["--meta", str(pipeline_run / "meta/double_nmnist"), "--real-nmnist", str(real),
+                                              "--figure", str(tmp_path / "f2.png"), "--stats", str(tmp_path / "s2.csv"),
+                                              "--stats-md", str(tmp_path / "s2.md")], tmp_path)
+    assert rc == 2

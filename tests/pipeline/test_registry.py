@@ -93,7 +93,7 @@ def test_bad_key_stops_snakemake_with_one_line(repo_copy):
     bad.write_text("data:\n  sourc: local\n")
     proc = run(["snakemake", "-n", "--configfile", "bad.yaml"], repo_copy, check=False)
     assert proc.returncode != 0
-    assert "error: config (params.yaml + --configfile deltas): unknown key 'data.sourc' (did you mean 'source'?)" in proc.stderr
+    assert "bad.yaml: unknown key 'data.sourc' (did you mean 'source'?)" in proc.stderr  # names the file that set it
     assert "Traceback" not in proc.stderr
     assert not (repo_copy / "results").exists()
 

@@ -8,7 +8,7 @@ from metasnn.evaluation.cost import measure_cost
 from metasnn.snn.surrogate import FastSigmoid
 
 
-def Heaviside():  # noqa: N802 - a spike module, as the models use it
+def Heaviside():
     return FastSigmoid()
 
 

@@ -31,7 +31,7 @@ def test_update_rule_through_adapt_is_eta_times_f():
     eta = torch.tensor([[1.0, 2.0, 0.5], [0.0, 1.0, 3.0]])
     f = torch.tensor([[1.0, -1.0, 2.0], [0.5, 0.5, -1.0]])
 
-    def energy(params, x, y):  # noqa: ARG001
+    def energy(params, x, y):
         return -(params["w"] * f).sum(), f
 
     inner = InnerLoop(steps=2, lr=1.0, second_order=False, adapt=("w",), update=dsp.dsp_update_rule(eta, "w"))

@@ -45,10 +45,10 @@ def test_config_validation():
 class _FakeDataset:
     """Random event counts for a few train classes (what pretrain / train_eihl draw from)."""
 
-    def classes(self, split):  # noqa: ARG002
+    def classes(self, split):
         return ["a", "b", "c"]
 
-    def draw(self, split, class_label, n, rng):  # noqa: ARG002
+    def draw(self, split, class_label, n, rng):
         return torch.from_numpy(rng.poisson(0.3 + 0.3 * "abc".index(class_label), size=(6, n, 2, 8, 8)).astype("float32"))
 
 

@@ -166,7 +166,7 @@ def _class_episode(seed: int, ways=5, shots=2, queries=3, steps=10, hw=(16, 8)):
     g = torch.Generator().manual_seed(seed)
     maps = torch.rand(ways, 2, *hw, generator=g) * 1.5
 
-    def draw(n):  # noqa: ANN001, ANN202
+    def draw(n):
         y = torch.arange(ways).repeat_interleave(n)
         return torch.poisson(maps[y].expand(steps, -1, -1, -1, -1).contiguous(), generator=g), y
 

@@ -8,7 +8,7 @@ from spikingjelly.activation_based import functional as sj_functional
 from spikingjelly.activation_based import neuron as sj_neuron
 from torch import nn
 
-from metasnn.snn import (  # noqa: I001
+from metasnn.snn import (
     DecolleLIFNode,
     FastSigmoid,
     SN22ConvSNN,
