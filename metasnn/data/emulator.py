@@ -242,7 +242,7 @@ def _shifted(padded: np.ndarray, offsets: np.ndarray, height: int, width: int, p
 
 def _nmnist_dvs() -> DVSModel:
     # measured on the 800 shipped real Train recordings (EMULATION.md, "Emulator against real recordings")
-    return DVSModel(threshold=0.37, on_threshold_ratio=0.975, noise_rate_hz=0.35, noise_on_fraction=0.05,
+    return DVSModel(threshold=0.39, on_threshold_ratio=0.97, noise_rate_hz=0.35, noise_on_fraction=0.05,
                     photoreceptor_tau_us=1500.0, random_reference=True, exact_crossing_times=True)
 
 
@@ -258,9 +258,9 @@ class NMNISTEmulation:
     # the three moves of the image on the sensor: (start, end) of each, cosine-eased in between
     saccade_windows_us: tuple[tuple[int, int], ...] = ((12_000, 86_000), (113_000, 183_000), (222_000, 294_000))
     saccade_jitter_us: int = 4000  # each start and end moves by up to this much per recording
-    triangle_px: tuple[tuple[float, float], ...] = ((0.0, 0.0), (3.5, 6.0), (7.0, 0.0))  # then back to the first
+    triangle_px: tuple[tuple[float, float], ...] = ((0.0, 0.0), (2.5, 6.0), (6.5, 0.0))  # then back to the first
     duration_us: tuple[int, int] = (304_000, 316_000)  # recording length, uniform in [low, high)
-    glyph_px: float = 18.5  # glyph height (MNIST: a 20x20 box inside 28x28)
+    glyph_px: float = 17.5  # glyph height (MNIST: a 20x20 box inside 28x28)
     glyph_aspect: float = 1.15  # glyph width / height scale relative to the load_digits image
     glyph_size_jitter: float = 0.1  # relative, per recording
     stroke_edges: tuple[float, float] = (0.4, 0.7)  # smoothstep of the upsampled image: thinner, sharper strokes

@@ -29,6 +29,7 @@ __all__ = [
     "emulated_nmnist_statistics",
     "emulator_vs_real",
     "comparison_markdown",
+    "emulator_vs_real_markdown",
 ]
 
 SACCADE_US = 100_000
@@ -207,16 +208,30 @@ def emulator_vs_real(root: str | os.PathLike, split: str = "train", limit: int |
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}" if abs(value) >= 1 else f"{value:.3f}"
+    digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2 if abs(value) >= 1 else 3
+    return f"{value:.{digits}f}"
 
 
 def comparison_markdown(table: Sequence[Mapping[str, object]]) -> str:
     """The :func:`compare_statistics` table as Markdown (one row per statistic, definitions in the last column)."""
-    lines = ["| statistic | real median | real 10-90 % | emulated median | emulated 10-90 % | inside | definition |",
+    lines = ["| statistic | real median | real 10–90 % | emulated median | emulated 10–90 % | inside | definition |",
              "|---|---|---|---|---|---|---|"]
     for row in table:
         key = str(row["statistic"])
-        lines.append(f"| {key} | {_fmt(row['real_median'])} | {_fmt(row['real_p10'])}-{_fmt(row['real_p90'])} | "
-                     f"{_fmt(row['emulated_median'])} | {_fmt(row['emulated_p10'])}-{_fmt(row['emulated_p90'])} | "
+        lines.append(f"| {key} | {_fmt(row['real_median'])} | {_fmt(row['real_p10'])} – {_fmt(row['real_p90'])} | "
+                     f"{_fmt(row['emulated_median'])} | {_fmt(row['emulated_p10'])} – {_fmt(row['emulated_p90'])} | "
                      f"{'yes' if row['inside'] else 'NO'} | {NMNIST_STATISTICS.get(key, '')} |")
     return "\n".join(lines) + "\n"
+
+
+def emulator_vs_real_markdown(result: Mapping[str, object]) -> str:
+    """A titled Markdown section for an :func:`emulator_vs_real` result (no timings: the file is a tracked output)."""
+    table = list(result["table"])  # type: ignore[call-overload]
+    outside = [row["statistic"] for row in table if not row["inside"]]
+    verdict = ("every emulated median lies inside the real 10–90 % range" if not outside
+               else "emulated median OUTSIDE the real 10–90 % range: " + ", ".join(map(str, outside)))
+    return (f"# Sensor emulator against real N-MNIST recordings\n\n"
+            f"{result['real_recordings']} real Train recordings (shipped subset) against {result['emulated_recordings']} "
+            f"emulated ones (same number per digit, emulator defaults, seed {result['seed']}); per-recording statistics, "
+            f"median and 10th-90th percentile over recordings. Times count from the start of each recording. "
+            f"Result: {verdict}.\n\n" + comparison_markdown(table))

@@ -44,9 +44,14 @@ def test_train_and_test_images_are_disjoint():
 
 def test_saccade_path_is_a_closed_triangle():
     cfg = NMNISTEmulation()
-    t = np.array([0, 80_000, 100_000, 180_000, 200_000, 280_000, 299_999])
+    v0, v1, v2 = cfg.triangle_px
+    (s1, e1), (s2, e2), (s3, e3) = cfg.saccade_windows_us
+    t = np.array([0, s1, e1, 100_000, s2, e2, 200_000, s3, e3, 299_999])
     off = saccade_offsets(t, cfg)
-    np.testing.assert_allclose(off[[0, 1, 3, 5]], [[0, 0], [3, 6], [6, 0], [0, 0]], atol=1e-9)
+    np.testing.assert_allclose(off, [v0, v0, v1, v1, v1, v2, v2, v2, v0, v0], atol=1e-9)
+    # jittered windows (as per recording) move the timing, not the vertices
+    windows = np.asarray(cfg.saccade_windows_us, dtype=float) + 3000.0
+    np.testing.assert_allclose(saccade_offsets(np.array([0, 100_000, 210_000, 300_000]), cfg, windows), [v0, v1, v2, v0], atol=1e-9)
 
 
 @pytest.fixture(scope="module")
