@@ -107,15 +107,19 @@ register(Stage(
 register(Stage(
     name="inspect_data",
     module="pipeline.inspect_data",
-    description="dataset statistics and a figure of example frames of the meta-datasets (like sn22 Fig 2)",
+    description="dataset statistics, a figure of example frames of the meta-datasets (like sn22 Fig 2), and the sensor "
+                "emulator measured against the shipped real N-MNIST recordings",
     args=[
         ("--meta", Each("data/meta/{dataset}", over={"dataset": METADATASETS})),
         ("--fetched", Gather(lambda c: sorted({f"data/fetched/{RAW_OF_METADATASET[d]}" for d in c["data"]["metadatasets"]}),
                              "fetched")),
         ("--seed", P("data.synthetic.seed")),
+        ("--real-nmnist", In("datasets/N-MNIST", directory=True)),
         ("--figure", Out("results/figures/sn22_fig2_examples.png")),
         ("--stats", Out("results/data/statistics.csv")),
         ("--stats-md", Out("results/data/statistics.md")),
+        ("--emulator-table", Out("results/tables/emulator_vs_real.csv")),
+        ("--emulator-table-md", Out("results/tables/emulator_vs_real.md")),
     ],
     code=("metasnn/data",),
     resources=Resources(threads=1, mem_mb=2000, runtime_min=10),

@@ -4,9 +4,10 @@ Two generators write recordings in the *original raw formats and layouts*, so th
 and builders run unchanged on them:
 
 * :func:`emulate_nmnist` — real handwritten digits (scikit-learn's bundled ``load_digits``,
-  8×8) upsampled to a 20×20 glyph in a 28×28 box (like MNIST), placed on the 34×34 ATIS sensor
-  and moved along N-MNIST's three-saccade triangle (~100 ms per saccade). Written as
-  ``Train|Test/<digit>/NNNNN.bin``. Train and test recordings use disjoint source images.
+  8×8) upsampled to a ~18-pixel glyph with sharpened strokes (MNIST: 20×20 inside 28×28), placed
+  on the 34×34 ATIS sensor and moved along N-MNIST's three-saccade triangle (~100 ms per
+  saccade). Written as ``Train|Test/<digit>/NNNNN.bin``. Train and test recordings use disjoint
+  source images. Its defaults are fitted to the shipped real recordings (``EMULATION.md``).
 * :func:`emulate_asldvs` — 24 hand-sign-like classes (palm + forearm + finger configuration,
   one per letter) with per-recording affine jitter, thickness and motion, on the 240×180
   DAVIS sensor for ~100 ms. Written as ``<letter>/<letter>_NNNN.mat``.
