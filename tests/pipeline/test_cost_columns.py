@@ -129,6 +129,8 @@ def test_sn22_table2_carries_the_cost_of_the_adapted_model(trained):
     assert run_stage(sn22_tables, "sn22_tables", [
         "--evaluations", *map(str, evals),
         "--curves", *[str(runs / f"sn22_metatrain/{m}/double_nmnist/seed0/curve.csv") for m in measured],
+        "--noninferiority-margin", "2.0", "--frozen-margin", "5.0", "--transfer-shots-holds", "5",
+        "--transfer-shots-fails", "3",
         "--tables-dir", str(tables), "--figures-dir", str(tmp / "figures"), "--scale", "smoke"], tmp) == 0
     rows = [r for r in _rows(tables / "sn22_table2_fewshot.csv") if r["reproduced_mean"]]
     assert {(r["method"], r["split"]) for r in rows} == {(m, s) for m in measured for s in ("val", "test")}

@@ -1,3 +1,4 @@
+from metasnn.data.sources import DataSource
 from metasnn.reporting.tables import Measurement, write_comparison_table
 from pipeline.compare_runs import main
 
@@ -5,7 +6,8 @@ KEY = {"dataset": "double_nmnist", "method": "maml_snn", "split": "test"}
 
 
 def _run(root, values):
-    write_comparison_table("sn22_table2_fewshot", [Measurement(KEY, values)], scale="smoke", data_source="synthetic",
+    write_comparison_table("sn22_table2_fewshot", [Measurement(KEY, values)], scale="smoke",
+                           sources={"nmnist": DataSource("nmnist", "shipped", 900)},
                            out_dir=root / "tables")
     return root
 

@@ -33,7 +33,7 @@ def test_no_network_gives_one_clear_error(monkeypatch, tmp_path):
         download_raw("nmnist", tmp_path)
     msg = str(err.value)
     assert "\n" not in msg and "train.zip" in msg and str(tmp_path / "downloads") in msg
-    assert str(tmp_path / "N-MNIST") in msg and "data.source: local" in msg and "garrickorchard" in msg
+    assert str(tmp_path / "N-MNIST") in msg and "data.source.nmnist: local" in msg and "garrickorchard" in msg
     assert not (tmp_path / "N-MNIST").exists()
 
 
@@ -215,7 +215,7 @@ def test_file_and_directory_of_the_same_name_is_a_dataerror(tmp_path):
 def _assert_asldvs_hint(msg, root):
     assert "\n" not in msg
     assert "original host is gone" in msg and "tonic issue 284" in msg
-    assert "data.source: local" in msg and "<data.root>/ASL-DVS/<letter a-y without j>/*.mat" in msg
+    assert "data.source.asldvs: local" in msg and "<data.root>/ASL-DVS/<letter a-y without j>/*.mat" in msg
     assert str(root / "ASL-DVS") in msg
 
 
