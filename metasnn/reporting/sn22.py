@@ -146,6 +146,17 @@ def _diffs(a: Mapping[int, float], b: Mapping[int, float]) -> list[float]:
     return [p - q for p, q in zip(x, y, strict=True)]
 
 
+def _method_diffs(acc: Mapping[tuple[str, str, str], PerSeed], a: str, b: str) -> tuple[list[float], list[str]]:
+    """Meta-test accuracy differences ``a − b`` paired over (dataset, seed), and the datasets that had pairs."""
+    diffs, names = [], []
+    for dataset in DATASETS:
+        d = _diffs(acc.get((a, dataset, "test"), {}), acc.get((b, dataset, "test"), {}))
+        diffs += d
+        if d:
+            names.append(dataset)
+    return diffs, names
+
+
 def _relabel(t: PairedTest, test: str) -> PairedTest:
     return PairedTest(t.effect, t.ci95_low, t.ci95_high, t.p_value, t.n, test)
 
@@ -154,12 +165,7 @@ def _relabel(t: PairedTest, test: str) -> PairedTest:
 def claim_c1(acc: Mapping[tuple[str, str, str], PerSeed], site: ClaimSite) -> ClaimResult:
     """sn22-C1 (MAML SNN beats FOMAML SNN): sign rule on the paired (dataset, seed) differences of the
     meta-test accuracy. ``acc[(method, dataset, split)][seed]``."""
-    diffs, names = [], []
-    for dataset in DATASETS:
-        d = _diffs(acc.get(("maml_snn", dataset, "test"), {}), acc.get(("fomaml_snn", dataset, "test"), {}))
-        diffs += d
-        if d:
-            names.append(dataset)
+    diffs, names = _method_diffs(acc, "maml_snn", "fomaml_snn")
     if not diffs:
         return not_run_claim("sn22-C1", table=site.table, scale=site.scale, data_source=site.source(),
                              why="needs maml_snn and fomaml_snn evaluations")
@@ -171,12 +177,7 @@ def claim_c1(acc: Mapping[tuple[str, str, str], PerSeed], site: ClaimSite) -> Cl
 
 def claim_c2(acc: Mapping[tuple[str, str, str], PerSeed], margin: float, site: ClaimSite) -> ClaimResult:
     """sn22-C2 (MAML SNN about equal to MAML CNN): non-inferiority at ``margin`` points over (dataset, seed)."""
-    diffs, names = [], []
-    for dataset in DATASETS:
-        d = _diffs(acc.get(("maml_snn", dataset, "test"), {}), acc.get(("maml_cnn", dataset, "test"), {}))
-        diffs += d
-        if d:
-            names.append(dataset)
+    diffs, names = _method_diffs(acc, "maml_snn", "maml_cnn")
     if not diffs:
         return not_run_claim("sn22-C2", table=site.table, scale=site.scale, data_source=site.source(),
                              why="needs maml_snn and maml_cnn evaluations")
