@@ -43,7 +43,7 @@ from metasnn.reporting.claims import VERDICTS
 FORMAT = "metasnn-claims-snapshot/1"
 DEFAULT_PATH = "paper/emulated_claims.json"
 RAW = "nmnist"  # the raw dataset whose source differs between the two runs
-EMULATED_RUN = "snakemake --cores 8 all --config 'data={source: {nmnist: synthetic}}'"
+EMULATED_RUN = "snakemake --cores 8 all --configfile config/data/emulated-nmnist.yaml"
 REMAKE = (f"To (re)make it: run the pipeline with N-MNIST emulated at this scale (`{EMULATED_RUN}`, plus the "
           "scale's `--configfile`), then `python -m pipeline.snapshot_claims results/claims.csv --out "
           f"{DEFAULT_PATH}`, commit the file, and rerun the pipeline with the default sources.")

@@ -115,7 +115,7 @@ def test_real_vs_emulated_lists_each_claim_whose_verdict_differs(tmp_path):
     assert "mp23-C1:" not in section  # same verdict: no line
     assert "1 of 2 claim verdicts made in both runs agree; 1 differ:" in section
     assert "Not compared (a verdict in only one of the two runs): ip2-C1." in section
-    assert "commit feed" in section and "--config 'data={source: {nmnist: synthetic}}'" in section
+    assert "commit feed" in section and "--configfile config/data/emulated-nmnist.yaml" in section
 
 
 @pytest.mark.parametrize("case, expected", [
