@@ -2,6 +2,8 @@
 
 import re
 
+import yaml
+
 from pipeline.config import load_config
 from pipeline.export_dvc import main as export_main
 from pipeline.stages import STAGES, instances
@@ -141,3 +143,14 @@ def test_every_few_shot_method_is_scored_on_the_same_tasks():
                 continue  # meta-training episodes follow the training seed
             seed = next(k.value for k in call.keywords if k.arg == "seed")
             assert "eval_seed" in ast.unparse(seed), f"{module}: EpisodeSampler(..., seed={ast.unparse(seed)})"
+
+
+def test_profiles_name_only_rules_that_exist():
+    """A rule a profile names (set-resources / set-threads entries, and command lines in its comments) is a stage."""
+    for profile in sorted((ROOT / "profiles").glob("*/config.yaml")):
+        text = profile.read_text()
+        config = yaml.safe_load(text) or {}
+        named = {str(k) for key in ("set-resources", "set-threads") for k in (config.get(key) or {})}
+        named |= set(re.findall(r"--set-(?:resources|threads)\s+([A-Za-z_]\w*)[:=]", text))
+        unknown = sorted(named - set(STAGES))
+        assert not unknown, f"{profile}: names rules that do not exist: {unknown}"
