@@ -1,7 +1,9 @@
 # metasnn — the two commands (each creates .venv and installs the pinned dependencies first):
 #   make reproduce   run the default-scale pipeline (snakemake --cores 8 all) -> results/, then `dvc commit`
 #   make test        run the test suite (includes a smoke-scale pipeline run)
-# Other targets: install, smoke, dvc-repro, lint, bench, clean.
+# Other targets: install, smoke, paper-rehearsal, dvc-repro, lint, bench, clean.
+#   make paper-rehearsal   the paper-scale DAG at paper shapes with capped loops (<= 30 min on 2 cores, in
+#                          rehearsal/), then its measured cost projected to the paper (paper_projection.md)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -10,7 +12,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
 CORES  ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: install reproduce smoke test test-fast dvc-repro lint bench clean
+.PHONY: install reproduce smoke paper-rehearsal test test-fast dvc-repro lint bench clean
 
 install:
 	@bash scripts/install.sh $(PYTHON)
@@ -23,6 +25,9 @@ reproduce: install
 
 smoke: install
 	$(BIN)/snakemake --workflow-profile profiles/ci
+
+paper-rehearsal: install
+	CORES=$(CORES) bash scripts/paper_rehearsal.sh
 
 test: install
 	$(BIN)/python -m pytest
@@ -40,4 +45,4 @@ bench: install
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf results logs .snakemake
+	rm -rf results logs .snakemake rehearsal

@@ -15,8 +15,8 @@ def main() -> int:
         print(f"== benchmarks.{name}", flush=True)
         module = importlib.import_module(f"benchmarks.{name}")
         rc = module.main([]) if hasattr(module, "main") else 0
-        if rc:
-            return int(rc)
+        if isinstance(rc, int) and rc:  # a benchmark may return its report (a dict) instead of a status
+            return rc
     return 0
 
 

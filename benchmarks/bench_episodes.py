@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -35,6 +36,7 @@ import torch
 from metasnn.data import BuildOptions, EpisodeSampler, EpisodeSpec, build_metadataset, load_metadataset
 from metasnn.data.emulator import emulate_asldvs, emulate_nmnist
 from metasnn.data.layout import load_manifest, manifest_dict
+from metasnn.data.sources import DataSource
 from metasnn.io import atomic_write_json
 
 PAPER_RECORDINGS = {"double_nmnist": 70_000, "double_asldvs": 24 * 400}
@@ -71,13 +73,13 @@ def dense_peer_rate(ds, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--episodes", type=int, default=40)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench_episodes"))
     parser.add_argument("--nmnist-per-class", type=int, default=30)
     parser.add_argument("--asldvs-per-class", type=int, default=20)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(1)
     work = args.workdir
     print(f"machine: {machine()}")
@@ -90,8 +92,9 @@ def main() -> None:
                 files = emulate_nmnist(out / "files", args.nmnist_per_class, max(2, args.nmnist_per_class // 3), seed=0)
             else:
                 files = emulate_asldvs(out / "files", args.asldvs_per_class, seed=0)
-            atomic_write_json(out / "manifest.json", manifest_dict(raw, "synthetic", "files", files, []))
             n = sum(len(v) for c in files.values() for v in c.values())
+            sources = {"data_sources": {raw: DataSource(raw=raw, source="synthetic", recordings=n).to_dict()}}
+            atomic_write_json(out / "manifest.json", manifest_dict(raw, "synthetic", "files", files, [], sources))
             print(f"emulate {raw}: {n} recordings in {time.perf_counter() - start:.1f} s "
                   f"({1000 * (time.perf_counter() - start) / n:.1f} ms/recording)")
         fetched[raw] = load_manifest(out)
@@ -126,7 +129,8 @@ def main() -> None:
               f"{summary['stored_bytes'] / 1e6:.2f} | {per:.0f} | {paper_n} | {est_stored / 1e6:.0f} | {est_peak / 1e6:.0f} |")
     print("\nPaper-size estimate: peak = measured peak - 2 x stored + 2 x (bytes/recording x paper recordings); "
           "disk use = stored MB (recordings.npz) + index.json (~40 B per recording path).")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -2,3 +2,4 @@
 # Run by Snakemake after creating the envs/metasnn.yaml environment (same name + .post-deploy.sh).
 set -euo pipefail
 python -m pip install --no-deps spikingjelly==2.0.0
+python -m pip install --no-deps snntorch==1.0.0   # benchmarks/bench_metatrain.py's snnTorch peer (imports only torch)

@@ -20,7 +20,7 @@ import yaml
 
 from metasnn.errors import MetasnnError
 from metasnn.io import atomic_write_text
-from pipeline.config import PARAMS, SCALES, load_config, read_yaml, scale_file
+from pipeline.config import PARAMS, SCALES, deep_merge, load_config, read_yaml, scale_files
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -43,13 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         merged = load_config(args.scale)
         if args.print_set_args:
-            delta = read_yaml(scale_file(args.scale))
+            delta: dict[str, Any] = {}
+            for path in scale_files(args.scale):
+                delta = deep_merge(delta, read_yaml(path))
             print(" ".join(f"-S '{k}={yaml.safe_dump(v, default_flow_style=True).strip().removesuffix('...').strip()}'"
                            for k, v in _flatten(delta)))
             return 0
         header = (f"# params.yaml at the {args.scale} scale: written by `python -m pipeline.apply_scale {args.scale}`\n"
-                  "# (params.yaml + config/scales/%s.yaml). Return to the default scale with:\n"
-                  "#   git checkout params.yaml dvc.yaml\n" % args.scale)
+                  "# (params.yaml + %s). Return to the default scale with:\n"
+                  "#   git checkout params.yaml dvc.yaml\n" % " + ".join(p.relative_to(PARAMS.parent).as_posix() for p in scale_files(args.scale)))
         atomic_write_text(PARAMS, header + yaml.safe_dump(merged, sort_keys=False))
         from pipeline.export_dvc import main as export
 

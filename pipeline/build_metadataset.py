@@ -71,7 +71,7 @@ def run(args, ctx):
         asl_train_fraction=args.asl_train_fraction,
     )
     with atomic_directory(args.out) as tmp:
-        summary = build_metadataset(args.dataset, manifest, tmp, opts, progress=ctx.progress)
+        summary = build_metadataset(args.dataset, manifest, tmp, opts, progress=ctx.progress_per("recordings"))
         ctx.log.info("%s: %s", args.dataset, summary)
         stats = write_pool_stats(MetaDataset(tmp), tmp, specs=specs, seed=args.stats_seed, episodes=args.stats_episodes)
         for split, s in stats["splits"].items():

@@ -14,6 +14,7 @@ atomically (``metasnn.io``); ``ctx.write_provenance(dir)`` records how they were
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -24,10 +25,12 @@ from typing import Any, TypeVar
 
 from metasnn.data.sources import DataSource, merge_sources
 from metasnn.errors import MetasnnError
+from metasnn.io import atomic_write_json
+from metasnn.reporting.cost_meter import WorkMeter
 from metasnn.reporting.provenance import build_provenance, write_provenance
+from metasnn.reporting.targets import SCALES
 
 T = TypeVar("T")
-SCALES = ("smoke", "default", "paper")
 
 
 def str2bool(text: str) -> bool:
@@ -52,6 +55,7 @@ class StageContext:
         self.data_sources: dict[str, DataSource] = {}  # raw dataset -> the source that fed this stage
         self.seeds: list[int] = []
         self.device = "cpu"
+        self.meter = WorkMeter()  # loop timings + peak memory, for the paper-scale projection
 
     @property
     def scale(self) -> str:
@@ -91,13 +95,31 @@ class StageContext:
         log = getattr(self.args, "log", None) or Path("logs") / self.name / "run.log"
         return Path(log).with_suffix(".run.json")
 
-    def progress(self, iterable: Iterable[T], desc: str, total: int | None = None) -> Iterable[T]:
-        """A tqdm bar on stderr (quiet when stderr is not a terminal unless METASNN_PROGRESS=1)."""
+    def progress(self, iterable: Iterable[T], desc: str, total: int | None = None,
+                 per: str | Sequence[str] = ()) -> Iterable[T]:
+        """A tqdm bar on stderr (quiet when stderr is not a terminal unless METASNN_PROGRESS=1), timed.
+
+        ``per`` names the arguments (``args`` attributes) the loop's work scales with, e.g.
+        ``"outer_steps"`` or ``("tasks", "head_steps")``: the paper-scale projection multiplies the
+        measured seconds per unit by their ratio at paper scale (metasnn.reporting.projection).
+        """
         from tqdm.auto import tqdm
 
+        if total is None and hasattr(iterable, "__len__"):
+            total = len(iterable)  # type: ignore[arg-type]
         show = sys.stderr.isatty() or os.environ.get("METASNN_PROGRESS") == "1"
-        return tqdm(iterable, desc=f"{self.name}: {desc}", total=total, disable=not show,
-                    mininterval=1.0, leave=False)
+        return tqdm(self.meter.loop(iterable, desc, per), desc=f"{self.name}: {desc}", total=total,
+                    disable=not show, mininterval=1.0, leave=False)
+
+    def progress_per(self, *per: str) -> Callable[[Iterable[T], str], Iterable[T]]:
+        """``progress`` for a library function that calls ``progress(iterable, desc)``, scaling with ``per``."""
+        return lambda iterable, desc: self.progress(iterable, desc, per=per)
+
+    def write_cost(self) -> None:
+        """Add what this run cost (loops, peak memory, process wall time) to its volatile sidecar."""
+        path = self.run_record_path()
+        record = json.loads(path.read_text()) if path.is_file() else {}
+        atomic_write_json(path, {**record, "cost": self.meter.record()})
 
 
 def _setup_logging(name: str, log_path: Path | None) -> None:
@@ -155,6 +177,7 @@ def stage_main(
     except KeyboardInterrupt:
         print(f"{name}: interrupted; outputs are written atomically, rerun to resume", file=sys.stderr)
         return 130
+    ctx.write_cost()
     ctx.log.info("done in %.1f s", ctx.elapsed())
     return 0
 

@@ -19,12 +19,13 @@ from typing import Any
 import yaml
 
 from metasnn.errors import ConfigError
+from metasnn.reporting.targets import SCALES
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = ROOT / "params.yaml"
 SCALES_DIR = ROOT / "config" / "scales"
 SCHEMA = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
-SCALES = ("smoke", "default", "paper")
+SCALE_BASE = {"rehearsal": "paper"}  # a scale whose file is a delta over another scale's
 
 
 class _DuplicateKey(Exception):
@@ -124,17 +125,19 @@ def deep_merge(base: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str, A
     return out
 
 
-def scale_file(scale: str) -> Path:
+def scale_files(scale: str) -> list[Path]:
+    """The delta files of ``scale`` over params.yaml, in merge order (rehearsal = paper + rehearsal)."""
     if scale not in SCALES:
         raise ConfigError(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}")
-    return SCALES_DIR / f"{scale}.yaml"
+    if scale == "default":
+        return []
+    base = SCALE_BASE.get(scale)
+    return [*(scale_files(base) if base else []), SCALES_DIR / f"{scale}.yaml"]
 
 
 def load_config(scale: str = "default", files: Iterable[str | Path] | None = None) -> dict[str, Any]:
     """Merged, validated config: ``params.yaml`` + the scale's delta (+ extra ``files`` in order)."""
-    deltas: list[Path] = []
-    if scale != "default":
-        deltas.append(scale_file(scale))
+    deltas = scale_files(scale)
     deltas.extend(Path(f) for f in files or ())
     cfg, layers = merge_files(PARAMS, deltas)
     validate_config(cfg, source=" + ".join(["params.yaml", *map(str, deltas)]), layers=layers)

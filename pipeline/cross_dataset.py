@@ -54,7 +54,7 @@ def run(args, ctx):
     acc: dict[tuple[str, str, str], dict[int, list[float]]] = defaultdict(dict)
     costs: dict[tuple[str, str, str], dict[int, dict]] = defaultdict(dict)
     cost_notes: dict[str, set[str]] = defaultdict(set)
-    for (method, train_ds, seed), model_dir in ctx.progress(sorted(found.items()), "cross-dataset models"):
+    for (method, train_ds, seed), model_dir in ctx.progress(sorted(found.items()), "cross-dataset models", per=("seeds", "episodes")):
         evaluator = load_evaluator(method, model_dir)
         for test_ds, eps in episodes.items():
             acc[(method, train_ds, test_ds)][seed] = evaluate_episodes(evaluator, eps)

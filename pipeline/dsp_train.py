@@ -15,13 +15,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from metasnn.errors import ConfigError
 from metasnn.io import atomic_write_json, save_tensors
-from metasnn.meta.training import CheckpointConfig, write_curve
-from metasnn.reporting.provenance import config_hash
+from metasnn.meta.training import write_curve
 from pipeline.cli import main, str2bool
 
 METHODS = ("dsp", "dsp_fixed", "stdp", "stbp", "eihl")
@@ -74,12 +72,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="run directory")
 
 
-def _backbone_config(args: argparse.Namespace, ds: Any, ways: int) -> dict[str, Any]:
-    return {"frame_shape": list(ds.frame_shape), "ways": int(ways), "channels": list(args.channels),
-            "input_pool": args.input_pool, "pooling": "avg", "burn_in": args.burn_in,
-            "time_bin_ms": float(ds.time_bin_ms), "scale_decays": True}
-
-
 def run(args: argparse.Namespace, ctx) -> None:
     from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
     from metasnn.plasticity import dsp as dsp_lib
@@ -94,99 +86,54 @@ def run(args: argparse.Namespace, ctx) -> None:
                                seed=args.eval_seed).take(args.eval_tasks))
 
     def progress(r):
-        return ctx.progress(r, f"{args.method} {ds.name} seed {args.seed}", total=len(r))
+        steps = "outer_steps" if args.method in ("dsp", "dsp_fixed") else "pretrain_steps"
+        return ctx.progress(r, f"{args.method} {ds.name} seed {args.seed}", per=steps)
 
-    metrics: dict[str, Any] = {"method": args.method, "dataset": ds.name, "seed": args.seed,
-                               "num_steps": int(ds.num_steps), "time_bin_ms": float(ds.time_bin_ms),
-                               "ways": args.ways, "shots": args.shots, "queries": args.queries,
-                               "eval_tasks": args.eval_tasks}
-    extra_prov: dict[str, Any] = {}
-    rows: list[dict[str, float]] = []
-
+    backbone = {"channels": args.channels, "input_pool": args.input_pool, "burn_in": args.burn_in}
     if args.method in ("dsp", "dsp_fixed"):
         cfg = dsp_lib.DSPConfig(
             ways=args.ways, shots=args.shots, queries=args.train_queries, channels=tuple(args.channels),
             input_pool=args.input_pool, burn_in=args.burn_in, init=args.init, eta_init=args.eta_init,
             learn_eta=args.method == "dsp", inner_steps=args.inner_steps, beta=args.beta,
             outer_steps=args.outer_steps, second_order=args.second_order)
-        identity = {"dsp": cfg.to_dict(), "seed": args.seed, "dataset": ds.name, "num_steps": ds.num_steps,
-                    "time_bin_ms": ds.time_bin_ms,
-                    "data_sources": {k: v.to_dict() for k, v in sources.items()}}
-        checkpoint = None
-        if args.checkpoint_dir is not None:
-            checkpoint = CheckpointConfig(args.checkpoint_dir, args.checkpoint_every, config_hash(identity))
-        learner, result = dsp_lib.metatrain(cfg, ds, args.seed, checkpoint=checkpoint, progress=progress)
-        rows = result.rows
-        task_acc = dsp_lib.evaluate(learner, test)
-        accs = [r["acc"] for r in rows]
-        metrics["outer_steps"] = cfg.outer_steps
-        metrics["beta"] = cfg.beta
-        metrics["convergence_step"] = dsp_lib.convergence_step(accs, args.convergence_window, args.convergence_fraction)
-        metrics.update(dsp_lib.eta_statistics(learner.eta))
-        payload = dsp_lib.model_payload(learner)
-        cost = dsp_lib.DSPEvaluator(learner, ds.num_steps).cost(test[0])
-        extra_prov["dsp_config"] = cfg.to_dict()
+        checkpoint = dsp_lib.checkpoint_config(cfg, ds, args.seed, sources, args.checkpoint_dir, args.checkpoint_every)
+        result = dsp_lib.train_and_evaluate(cfg, ds, args.seed, test, checkpoint=checkpoint, progress=progress,
+                                            convergence_window=args.convergence_window,
+                                            convergence_fraction=args.convergence_fraction)
     elif args.method == "stdp":
-        from metasnn.baselines.stdp import STDPConfig, STDPFewShot
-        from metasnn.baselines.stdp import payload as stdp_payload
-        from metasnn.snn import initialise
+        from metasnn.baselines import stdp
 
-        cfg_s = STDPConfig(args.a_plus, args.a_minus, args.tau_plus_ms, args.tau_minus_ms, args.stdp_presentations)
-        torch.manual_seed(args.seed)
-        bb_cfg = _backbone_config(args, ds, args.ways)
-        backbone = dsp_lib.build_backbone(**bb_cfg)
-        first = EpisodeSampler(ds, "train", EpisodeSpec(args.ways, args.shots, args.train_queries),
-                               seed=args.seed).episode(0)
-        initialise(backbone, args.init, first.support_x, generator=torch.Generator().manual_seed(args.seed))
-        learner_s = STDPFewShot(backbone, cfg_s, args.ways, ds.num_steps, ds.time_bin_ms)
-        task_acc = [learner_s(ep) for ep in ctx.progress(test, "STDP tasks", total=len(test))]
-        w = learner_s.head_weights(test[0].support_x, test[0].support_y)
-        metrics["stdp_weight_change_abs_mean"] = float(w.abs().mean())
-        payload = stdp_payload(backbone, cfg_s, bb_cfg, args.ways, ds.num_steps, ds.time_bin_ms)
-        cost = learner_s.cost(test[0])
-        extra_prov["stdp_config"] = cfg_s.to_dict()
+        cfg_s = stdp.STDPConfig(args.a_plus, args.a_minus, args.tau_plus_ms, args.tau_minus_ms, args.stdp_presentations)
+        result = stdp.train_and_evaluate(
+            cfg_s, ds, args.seed, test, backbone_config=dsp_lib.backbone_config(ds, args.ways, **backbone),
+            shots=args.shots, train_queries=args.train_queries, init=args.init,
+            task_progress=lambda tasks: ctx.progress(tasks, "STDP tasks", per="eval_tasks"))
     else:  # stbp, eihl
-        from metasnn.baselines.stbp import TransferFewShot, train_stbp
-        from metasnn.baselines.stbp import payload as transfer_payload
+        from metasnn.baselines import stbp
+        from metasnn.baselines.eihl import EIHLConfig
         from metasnn.baselines.transfer import PretrainConfig
 
-        pre = PretrainConfig(steps=args.pretrain_steps, batch_size=args.batch_size, lr=args.pretrain_lr, init=args.init)
-        bb_cfg = _backbone_config(args, ds, len(ds.classes("train")))
-        torch.manual_seed(args.seed)
-        backbone = dsp_lib.build_backbone(**bb_cfg)
-        if args.method == "stbp":
-            rows = train_stbp(backbone, ds, pre, args.seed, progress=progress)
-        else:
-            from metasnn.baselines.eihl import APPROXIMATE_NOTE, EIHLConfig, train_eihl
+        eihl = None if args.method == "stbp" else EIHLConfig(
+            args.eihl_contraction, args.eihl_prune_fraction, args.eihl_switch_delta, args.eihl_silent_fraction,
+            args.eihl_min_phase)
+        result = stbp.train_and_evaluate(
+            ds, args.seed, test, backbone_config=dsp_lib.backbone_config(ds, len(ds.classes("train")), **backbone),
+            pretrain=PretrainConfig(steps=args.pretrain_steps, batch_size=args.batch_size, lr=args.pretrain_lr,
+                                    init=args.init),
+            ways=args.ways, head_steps=args.head_steps, head_lr=args.head_lr, eihl=eihl, progress=progress,
+            task_progress=lambda tasks: ctx.progress(tasks, f"{args.method} tasks", per=("eval_tasks", "head_steps")))
 
-            eihl = EIHLConfig(args.eihl_contraction, args.eihl_prune_fraction, args.eihl_switch_delta,
-                              args.eihl_silent_fraction, args.eihl_min_phase)
-            rows = train_eihl(backbone, ds, pre, eihl, args.seed, progress=progress)
-            metrics["eihl_phase_switches"] = int(sum(1 for a, b in zip(rows, rows[1:], strict=False)
-                                                    if a["phase"] != b["phase"]))
-            metrics["eihl_final_sparsity"] = float(rows[-1]["sparsity"])
-            metrics["note"] = APPROXIMATE_NOTE
-            extra_prov["eihl_config"] = eihl.to_dict()
-        learner_t = TransferFewShot(backbone, args.ways, ds.num_steps, args.head_steps, args.head_lr)
-        task_acc = [learner_t(ep) for ep in ctx.progress(test, f"{args.method} tasks", total=len(test))]
-        payload = transfer_payload(backbone, bb_cfg, args.ways, ds.num_steps, args.head_steps, args.head_lr,
-                                   method=args.method)
-        cost = learner_t.cost(test[0])
-        metrics["pretrain_steps"] = args.pretrain_steps
-
-    metrics["test_acc"] = float(np.mean(task_acc))
-    if rows:
-        tail = rows[-max(1, len(rows) // 10):]
-        metrics["final_train_loss"] = float(np.mean([r["loss"] for r in tail]))
-        metrics["final_train_acc"] = float(np.mean([r["acc"] for r in tail]))
-    metrics.update(cost.columns())  # the task-time network of meta-test task 0 (the method's evaluator)
+    metrics: dict[str, Any] = {"method": args.method, "dataset": ds.name, "seed": args.seed,
+                               "num_steps": int(ds.num_steps), "time_bin_ms": float(ds.time_bin_ms),
+                               "ways": args.ways, "shots": args.shots, "queries": args.queries,
+                               "eval_tasks": args.eval_tasks, **result.flat_metrics()}
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    save_tensors(payload, out / "model.pt")
-    write_curve(out / "curve.csv", rows)
-    atomic_write_json(out / "tasks.json", {"test_task_acc": [float(a) for a in task_acc]})
+    save_tensors(result.payload, out / "model.pt")
+    write_curve(out / "curve.csv", result.rows)
+    atomic_write_json(out / "tasks.json", {"test_task_acc": [float(a) for a in result.task_acc]})
     atomic_write_json(out / "metrics.json", metrics)
-    ctx.write_provenance(out, **extra_prov)
+    ctx.write_provenance(out, **result.provenance)
     ctx.log.info("%s on %s seed %d: meta-test accuracy %.3f", args.method, ds.name, args.seed, metrics["test_acc"])
 
 

@@ -14,29 +14,18 @@ the pipeline does); they are never presented as measured.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 from pathlib import Path
 
 from metasnn.errors import ConfigError
 from metasnn.hardware import experiments as ex
 from metasnn.hardware import report
 from metasnn.hardware.chip import load_chip
-from metasnn.hardware.mapping import map_network
+from metasnn.hardware.mapping import parse_cores_per_layer
 from metasnn.hardware.measure import measure_cpu, measure_gpu
-from metasnn.hardware.rates import load_rates
-from metasnn.io import atomic_directory, atomic_write_json, atomic_write_text
+from metasnn.hardware.rates import load_rates_by_key
+from metasnn.io import atomic_directory, atomic_write_json
 from metasnn.reporting.provenance import input_sources
 from pipeline.cli import main, str2bool
-
-
-def _cores(values: list[str] | None) -> list[int] | None:
-    if not values or values == ["auto"]:
-        return None
-    try:
-        return [int(v) for v in values]
-    except ValueError:
-        raise ConfigError(f"--inference-cores/--learning-cores: expected integers or 'auto', got {values}") from None
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -83,87 +72,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metrics", type=Path, required=True, help="flat metrics JSON")
 
 
-def _rates_by_key(paths: list[Path]) -> dict:
-    out = {}
-    for path in paths:
-        r = load_rates(path)
-        key = r.mode if r.mode != "inference" else f"inference:{r.coding}"
-        if key in out:
-            raise ConfigError(f"{path}: a second rates file for {key} (first: {out[key].path}); give one per mode/coding")
-        out[key] = r
-    return out
-
-
-def _inference_metrics(paths: list[Path], rates: dict) -> dict[str, dict]:
-    """coding -> metrics.json of the trained inference network (pipeline.wu22_inference), validated."""
-    import json
-
-    out: dict[str, dict] = {}
-    for path in paths:
-        if not path.is_file():
-            raise ConfigError(f"{path}: inference metrics file not found; run pipeline.wu22_inference or omit "
-                              "--inference-metrics")
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
-        coding = data.get("coding") if isinstance(data, dict) else None
-        if coding not in ("rate", "rank"):
-            raise ConfigError(f"{path}: expected the metrics of pipeline.wu22_inference with 'coding' rate or rank, "
-                              f"got {coding!r}")
-        acc = data.get("test_acc")
-        if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not 0.0 <= acc <= 1.0:
-            raise ConfigError(f"{path}: 'test_acc' must be a fraction in [0, 1], got {acc!r}")
-        if coding in out:
-            raise ConfigError(f"{path}: a second inference metrics file for {coding} coding; give one per coding")
-        if f"inference:{coding}" not in rates:
-            raise ConfigError(f"{path}: metrics of the {coding}-coded network but no inference rates file for "
-                              f"{coding} coding in --rates; give the rates.json written by the same run")
-        out[coding] = {**data, "path": str(path)}
-    return out
-
-
-def _inference_dataset(given: str | None, measured: dict[str, dict]) -> str:
-    found = sorted({str(m.get("dataset")) for m in measured.values() if m.get("dataset")})
-    if len(found) > 1:
-        raise ConfigError(f"--inference-metrics: the networks were trained on different datasets {found}")
-    if given is None:
-        return found[0] if found else "MNIST"
-    if found and given != found[0]:
-        raise ConfigError(f"--inference-dataset {given} but the inference networks of --inference-metrics were "
-                          f"trained on {found[0]}; the Table S1 rows must name the dataset their rates come from")
-    return given
-
-
-def _phases_csv(reports: dict) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["mode", "hp_global_every", "hp_global_layers", "phase", "kind", "repeat", "ad_cycles", "soma_cycles",
-                "router_cycles", "sync_cycles", "cores_routing", "synaptic_ops", "weight_updates", "neuron_updates",
-                "packets", "packet_hops"])
-    for (mode, every, layers), rep in reports.items():
-        for ph in rep.phases:
-            w.writerow([mode, every, layers, ph.name, ph.kind, f"{ph.repeat:.6g}", f"{ph.ad_cycles:.6g}",
-                        f"{ph.soma_cycles:.6g}", f"{ph.router_cycles:.6g}", f"{ph.sync_cycles:.6g}", ph.cores_routing,
-                        f"{ph.synaptic_ops:.6g}", f"{ph.weight_updates:.6g}", f"{ph.neuron_updates:.6g}",
-                        f"{ph.packets:.6g}", f"{ph.packet_hops:.6g}"])
-    return buf.getvalue()
-
-
-def _mapping_json(mapping) -> dict:
-    return {"chip": mapping.chip.name, "cores": mapping.n_cores, "cores_per_layer": mapping.cores_per_layer,
-            "layers": [{"name": lm.spec.name, "n_in": lm.spec.n_in, "n_out": lm.spec.n_out, "g_in": lm.g_in,
-                        "g_out": lm.g_out,
-                        "tiles": [{"core": t.core, "row": t.row, "col": t.col, "inputs": [t.in_start, t.in_stop],
-                                   "neurons": [t.out_start, t.out_stop], "passes": t.passes} for t in lm.tiles]}
-                       for lm in mapping.layers]}
-
-
 def run(args: argparse.Namespace, ctx) -> None:
     chip = load_chip(args.chip)
-    rates = _rates_by_key(args.rates)
-    inference_measured = _inference_metrics(args.inference_metrics, rates)
-    dataset = _inference_dataset(args.inference_dataset, inference_measured)
+    rates = load_rates_by_key(args.rates)
+    inference_measured = ex.load_inference_metrics(args.inference_metrics, rates)
+    dataset = ex.inference_dataset(args.inference_dataset, inference_measured)
     missing = [k for k in ("LP", "GP", "HP", "inference:rate", "inference:rank") if k not in rates]
     if missing and args.placeholder_rates == "forbid":
         raise ConfigError(f"no measured spike rates for {', '.join(missing)} and --placeholder-rates forbid; pass "
@@ -171,9 +84,10 @@ def run(args: argparse.Namespace, ctx) -> None:
     study = ex.Study(
         data_source=args.data_source,
         chip=chip, learning_sizes=args.learning_layers, learning_timesteps=args.learning_timesteps,
-        learning_cores=_cores(args.learning_cores), hp_every=args.hp_global_every, hp_layers=args.hp_global_layers,
+        learning_cores=parse_cores_per_layer(args.learning_cores), hp_every=args.hp_global_every,
+        hp_layers=args.hp_global_layers,
         reference_every=args.reference_every, reference_layers=args.reference_layers,
-        inference_sizes=args.inference_layers, inference_cores=_cores(args.inference_cores),
+        inference_sizes=args.inference_layers, inference_cores=parse_cores_per_layer(args.inference_cores),
         inference_timesteps=args.inference_timesteps, scaling_hidden=args.scaling_hidden,
         much_less_ratio=args.much_less_ratio, min_advantage=args.min_advantage, rates=rates,
         inference_measured=inference_measured)
@@ -223,30 +137,10 @@ def run(args: argparse.Namespace, ctx) -> None:
     report.scaling_figure(scaling, study, args.figures_dir / f"{report.SCALING_ID}.png")
     atomic_write_json(args.metrics, report.flat_metrics(learning, inference, reference, study))
     with atomic_directory(args.out_dir) as tmp:
-        atomic_write_text(tmp / "chip_constants.csv", _constants_csv(chip))
-        atomic_write_json(tmp / "mapping_learning.json", _mapping_json(
-            map_network(list(study.learning_sizes), chip, study.learning_cores)))
-        atomic_write_json(tmp / "mapping_inference.json", _mapping_json(
-            map_network(list(study.inference_sizes), chip, study.inference_cores)))
-        atomic_write_text(tmp / "phases.csv", _phases_csv(
-            {**learning, **{("inference:" + c, "-", "-"): r for c, r in inference.items()}}))
-        atomic_write_json(tmp / "rates_used.json", {
-            "placeholder": study.uses_placeholders(), "note": report.rates_note(study),
-            "learning": {m: study.learning_rates(m).to_json() for m in ("LP", "GP", "HP")},
-            "inference": {c: study.inference_rates(c).to_json() for c in ("rate", "rank")},
-            "inference_networks": {c: dict(m) for c, m in sorted(inference_measured.items())}})
-        atomic_write_json(tmp / "conclusions.json", {"reference": reference, "hp_settings": checks})
+        report.write_run_files(tmp, study, learning, inference, reference, checks)
         ctx.write_provenance(tmp, measured=[m.__dict__ for m in measured])
     ctx.log.info("route cost HP/GP = %.3g at reference; GP/chip energy = %.3g", reference["rc_hp_over_gp"],
                  reference["gpu_over_chip_energy"])
-
-
-def _constants_csv(chip) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, ["chip", "constant", "value", "unit", "status", "source"], lineterminator="\n")
-    w.writeheader()
-    w.writerows(chip.table())
-    return buf.getvalue()
 
 
 if __name__ == "__main__":

@@ -77,21 +77,21 @@ def run(args, ctx):
             if args.raw == "nmnist":
                 cfg = NMNISTEmulation()
                 emulate_nmnist(tmp / "files", args.nmnist_train_per_class, args.nmnist_test_per_class, args.seed, cfg,
-                               progress=ctx.progress)
+                               progress=ctx.progress_per("recordings"))
             else:
                 cfg = ASLDVSEmulation()
-                emulate_asldvs(tmp / "files", args.asldvs_per_class, args.seed, cfg, progress=ctx.progress)
+                emulate_asldvs(tmp / "files", args.asldvs_per_class, args.seed, cfg, progress=ctx.progress_per("recordings"))
             data_root, manifest_root = tmp / "files", "files"
             extra["emulation"] = emulation_parameters(cfg)
         elif args.source == "download":
-            data_root = download_raw(args.raw, args.root, progress=ctx.progress).resolve()
+            data_root = download_raw(args.raw, args.root, progress=ctx.progress_per("recordings")).resolve()
             manifest_root = str(data_root)
         else:
             data_root = resolve_local_root(args.raw, args.root).resolve()
             manifest_root = str(data_root)
         files = scan_layout(args.raw, data_root)  # layout check before reading anything
         ctx.log.info("%s: %d recordings under %s", args.raw, sum(len(v) for c in files.values() for v in c.values()), data_root)
-        kept, skipped = validate_recordings(args.raw, data_root, files, args.on_corrupt, progress=ctx.progress)
+        kept, skipped = validate_recordings(args.raw, data_root, files, args.on_corrupt, progress=ctx.progress_per("recordings"))
         for item in skipped:
             ctx.log.warning("skipped %s", item["problem"])
         total = sum(len(v) for c in kept.values() for v in c.values())

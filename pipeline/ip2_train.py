@@ -80,7 +80,7 @@ def run(args, ctx):
               "criterion": args.criterion, "max_steps": args.max_steps}
     for index, model in enumerate(("intrinsic", "point")):
         net = IntrinsicNet(IP2Config(model=model, mask=mask, inner_lr=inner_lr[model], **base), seed=args.seed)
-        seq = run_sequence(net, sequence, progress=lambda it, m=model: ctx.progress(it, f"ip2 {m} tasks"))
+        seq = run_sequence(net, sequence, progress=lambda it, m=model: ctx.progress(it, f"ip2 {m} tasks", per=("tasks", "max_steps")))
         rows += [{"model_index": index, **r} for r in seq]
         acc = evaluate(net, test)
         cost = IP2Evaluator(net, ds.frame_shape, ds.num_steps).cost(test[0])  # adapted on its support

@@ -103,7 +103,7 @@ def run(args: argparse.Namespace, ctx) -> None:
                  describe(sources.values()), args.seed, cfg.outer_steps)
     model, result, info = metatrain(
         cfg, ds, args.seed, checkpoint=checkpoint,
-        progress=lambda r: ctx.progress(r, f"{cfg.method} {ds.name} seed {args.seed}", total=len(r)), device=device,
+        progress=lambda r: ctx.progress(r, f"{cfg.method} {ds.name} seed {args.seed}", per="outer_steps"), device=device,
     )
     rows = result.rows
     tail = rows[-max(1, len(rows) // 10):]

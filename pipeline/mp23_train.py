@@ -78,7 +78,7 @@ def run(args, ctx):
                          steps=args.steps, hidden=args.hidden, label_gain=args.label_gain, eta_init=args.eta_init,
                          outer_steps=args.outer_steps, outer_lr=args.outer_lr, rule_lr_factor=args.rule_lr_factor,
                          meta_optimizer=args.meta_optimizer, es_pairs=args.es_pairs, es_sigma=args.es_sigma)
-        net, curve = metatrain(cfg, ds, args.seed, progress=lambda r, v=variant: ctx.progress(r, f"mp23 {v}"),
+        net, curve = metatrain(cfg, ds, args.seed, progress=lambda r, v=variant: ctx.progress(r, f"mp23 {v}", per="outer_steps"),
                                episode=train)
         nets[variant] = net
         rows += [{"variant_index": list(VARIANTS).index(variant), **row} for row in curve.rows]

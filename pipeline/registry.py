@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from metasnn.errors import ConfigError
 from pipeline.config import ROOT, get_key
 
@@ -90,12 +92,35 @@ ArgValue = str | int | float | W | P | In | Out | Each | Gather
 
 @dataclass(frozen=True)
 class Resources:
-    """Scheduler hints: local runs use ``threads``; the SLURM profile maps the rest to sbatch."""
+    """Scheduler hints: local runs use ``threads``; the SLURM profile maps the rest to sbatch.
+
+    ``gpu`` marks the stages that can use one (``--device``); at a scale with measured requests
+    (``config/resources/<scale>.yaml``, written by ``python -m pipeline.paper_projection``) those
+    replace the registry's guesses: see :func:`scale_resources`.
+    """
 
     threads: int = 1
     mem_mb: int = 2000
     runtime_min: int = 30
     gpu: int = 0
+
+
+RESOURCES_DIR = ROOT / "config" / "resources"
+
+
+def scale_resources(scale: str, directory: Path = RESOURCES_DIR) -> dict[str, Resources]:
+    """The measured scheduler requests of ``scale`` by stage name (empty when the scale has none)."""
+    path = directory / f"{scale}.yaml"
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text()) or {}
+    out: dict[str, Resources] = {}
+    for name, values in data.items():
+        try:
+            out[str(name)] = Resources(**values)
+        except TypeError as exc:
+            raise ConfigError(f"{path}: stage {name!r}: {exc} (keys: threads, mem_mb, runtime_min, gpu)") from exc
+    return out
 
 
 def render_value(value: Any) -> str:
@@ -167,6 +192,10 @@ class Stage:
             else:
                 files.append(p)
         return list(dict.fromkeys(files))
+
+    def resources_at(self, config: Mapping[str, Any]) -> Resources:
+        """This stage's scheduler requests at the config's scale: measured where the scale has them."""
+        return scale_resources(str(config.get("scale", "default"))).get(self.name, self.resources)
 
     def code_paths(self) -> list[str]:
         """Declared code dependencies as directories/files (DVC hashes directory contents)."""

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import torch
 
+from metasnn.evaluation.fewshot import evaluate_split
 from metasnn.evaluation.statistics import summarize
 from metasnn.io import atomic_directory, atomic_write_json, load_tensors
 from metasnn.meta.sn22 import load_learner, resolve_device
 from pipeline.cli import main
-from pipeline.evaluate_fewshot import evaluate_split
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, ctx) -> None:
                "acc_mean": [], "acc_ci95_low": [], "acc_ci95_high": [], "per_task": {}}
     for k in args.steps:
         outcomes = evaluate_split(model, cfg, ds, "test", args.tasks, args.eval_seed, cfg.queries, k,
-                                  progress=lambda it, s, total, k=k: ctx.progress(it, f"{k} inner steps", total=total))
+                                  progress=lambda it, s, total, k=k: ctx.progress(it, f"{k} inner steps", total=total, per=("tasks", "steps")))
         accs = [o.accuracy for o in outcomes]
         s = summarize(accs)
         results["steps"].append(int(k))

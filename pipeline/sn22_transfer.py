@@ -68,14 +68,14 @@ def run(args: argparse.Namespace, ctx) -> None:
                          lsuv_mean=args.lsuv_mean)
     ctx.log.info("pretraining %d-way on %s for %d steps", n_classes, ds.name, cfg.steps)
     rows = pretrain(model, ds, cfg, args.seed,
-                    progress=lambda r: ctx.progress(r, f"pretrain {ds.name} seed {args.seed}", total=len(r)))
+                    progress=lambda r: ctx.progress(r, f"pretrain {ds.name} seed {args.seed}", per="pretrain_steps"))
     results = {"dataset": ds.name, "seed": args.seed, "shots": [], "acc_mean": [], "acc_ci95_low": [],
                "acc_ci95_high": [], "per_task": {},
                "nonmeta_update": {k: [r[f"out_update_{k}"] for r in rows] for k in ("avg", "sum", "max")}}
     for k in args.shots:
         sampler = EpisodeSampler(ds, "test", EpisodeSpec(args.ways, k, args.queries), seed=args.eval_seed)
         accs = []
-        for i in ctx.progress(range(args.tasks), f"transfer {k}-shot", total=args.tasks):
+        for i in ctx.progress(range(args.tasks), f"transfer {k}-shot", per=("tasks", "head_steps", "shots")):
             ep = sampler.episode(i).to(device)
             accs.append(transfer_task_accuracy(model, ep.support_x, ep.support_y, ep.query_x, ep.query_y, args.ways,
                                                head_steps=args.head_steps, head_lr=args.head_lr))

@@ -196,7 +196,7 @@ register(Stage(
           *_sn22_train_args(SN22_TRAIN, "results/checkpoints/sn22_metatrain/{method}/{dataset}/seed{seed}")],
     outs=_sn22_train_outs(SN22_TRAIN),
     code=SN22_CODE,
-    resources=Resources(threads=1, mem_mb=4000, runtime_min=600),
+    resources=Resources(threads=1, mem_mb=4000, runtime_min=600, gpu=1),
 ))
 
 register(Stage(
@@ -207,7 +207,7 @@ register(Stage(
     args=_sn22_eval_args(SN22_TRAIN, SN22_EVAL),
     outs=_sn22_eval_outs(SN22_EVAL),
     code=SN22_EVAL_CODE,
-    resources=Resources(threads=1, mem_mb=3000, runtime_min=60),
+    resources=Resources(threads=1, mem_mb=3000, runtime_min=60, gpu=1),
 ))
 
 register(Stage(
@@ -226,7 +226,7 @@ register(Stage(
     outs=(Out(f"{SN22_FIG3}/results.json"), Out(f"{SN22_FIG3}/metrics.json", kind="metrics"),
           Out(f"{SN22_FIG3}/provenance.json")),
     code=(*SN22_CODE, "pipeline/sn22_inner_steps.py"),
-    resources=Resources(threads=1, mem_mb=3000, runtime_min=60),
+    resources=Resources(threads=1, mem_mb=3000, runtime_min=60, gpu=1),
 ))
 
 register(Stage(
@@ -239,7 +239,7 @@ register(Stage(
                             "maml_snn")],
     outs=_sn22_train_outs(f"{SN22_FROZEN}/train"),
     code=SN22_CODE,
-    resources=Resources(threads=1, mem_mb=4000, runtime_min=600),
+    resources=Resources(threads=1, mem_mb=4000, runtime_min=600, gpu=1),
 ))
 
 register(Stage(
@@ -250,7 +250,7 @@ register(Stage(
     args=_sn22_eval_args(f"{SN22_FROZEN}/train", f"{SN22_FROZEN}/eval"),
     outs=_sn22_eval_outs(f"{SN22_FROZEN}/eval"),
     code=SN22_EVAL_CODE,
-    resources=Resources(threads=1, mem_mb=3000, runtime_min=60),
+    resources=Resources(threads=1, mem_mb=3000, runtime_min=60, gpu=1),
 ))
 
 register(Stage(
@@ -263,7 +263,7 @@ register(Stage(
                             "maml_snn")],
     outs=_sn22_train_outs(f"{SN22_THRESHOLD}/train"),
     code=SN22_CODE,
-    resources=Resources(threads=1, mem_mb=4000, runtime_min=600),
+    resources=Resources(threads=1, mem_mb=4000, runtime_min=600, gpu=1),
 ))
 
 register(Stage(
@@ -274,7 +274,7 @@ register(Stage(
     args=_sn22_eval_args(f"{SN22_THRESHOLD}/train", f"{SN22_THRESHOLD}/eval"),
     outs=_sn22_eval_outs(f"{SN22_THRESHOLD}/eval"),
     code=SN22_EVAL_CODE,
-    resources=Resources(threads=1, mem_mb=3000, runtime_min=60),
+    resources=Resources(threads=1, mem_mb=3000, runtime_min=60, gpu=1),
 ))
 
 register(Stage(
@@ -308,7 +308,7 @@ register(Stage(
           Out(f"{SN22_FIG6}/metrics.json", kind="metrics"), Out(f"{SN22_FIG6}/model.pt"),
           Out(f"{SN22_FIG6}/provenance.json")),
     code=(*SN22_CODE, "metasnn/baselines/transfer.py", "pipeline/sn22_transfer.py"),
-    resources=Resources(threads=1, mem_mb=3000, runtime_min=120),
+    resources=Resources(threads=1, mem_mb=3000, runtime_min=120, gpu=1),
 ))
 
 register(Stage(

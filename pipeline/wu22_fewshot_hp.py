@@ -55,7 +55,7 @@ def run(args, ctx):
     opt_m = torch.optim.Adam([params[n] for n in net.meta_names()], lr=args.lr_meta)
     train = EpisodeSampler(ds, "train", spec, seed=args.seed)
     losses = []
-    for ep in ctx.progress(train.take(args.episodes), "meta-train episodes", total=args.episodes):
+    for ep in ctx.progress(train.take(args.episodes), "meta-train episodes", total=args.episodes, per="episodes"):
         loss = F.cross_entropy(net(ep.support_x, ep.support_y, ep.query_x), ep.query_y)
         if not torch.isfinite(loss):
             raise TrainingDivergedError(f"{args.data}: few-shot HP loss became {float(loss)}; lower --lr-meta")

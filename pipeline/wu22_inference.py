@@ -56,7 +56,7 @@ def run(args, ctx):
                           seed=args.seed, measure=args.measure, measure_seconds=args.measure_seconds)
     ctx.log.info("%s coding, seed %d: %d train / %d test samples, n_in %d, hidden %d, T %d", args.coding, args.seed,
                  x_train.shape[1], x_test.shape[1], x_train.shape[-1], args.hidden, x_train.shape[0])
-    res = fit((x_train, y_train), (x_test, y_test), cfg, progress=ctx.progress)
+    res = fit((x_train, y_train), (x_test, y_test), cfg, progress=ctx.progress_per("epochs"))
     sizes = "-".join(str(s) for s in res.network.sizes)
     lat = res.latency
     metrics = {"coding": args.coding, "seed": args.seed, "dataset": DATASET, "network": sizes,

@@ -102,7 +102,7 @@ def run(args, ctx):
                             second_order=args.second_order, seed=args.seed)
     ctx.log.info("%s seed %d: %d train / %d test samples, sizes %s", args.method, args.seed, x_train.shape[1],
                  x_test.shape[1], net.sizes)
-    result = train_network(net, args.method, (x_train, y_train), (x_test, y_test), train_cfg, progress=ctx.progress)
+    result = train_network(net, args.method, (x_train, y_train), (x_test, y_test), train_cfg, progress=ctx.progress_per("epochs"))
     layers = spike_rates(net, x_test)
     with torch.no_grad():
         probe = x_test[:, : min(100, x_test.shape[1])]

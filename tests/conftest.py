@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-TOP_LEVEL_OUTPUTS = {".venv", ".git", "results", "data", "logs", ".snakemake", ".notes", "tmp", ".dvc/cache", ".dvc/tmp"}
+TOP_LEVEL_OUTPUTS = {".venv", ".git", "results", "data", "logs", ".snakemake", ".notes", "tmp", ".dvc/cache", ".dvc/tmp", "rehearsal"}
 ANYWHERE = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info")
 
 

@@ -10,15 +10,19 @@ each task's support set (the rest frozen) and scores its query set. The EIHL bas
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from metasnn.baselines.transfer import PretrainConfig, fit_head, pretrain, transfer_task_accuracy, with_head
 
-__all__ = ["TransferFewShot", "train_stbp", "payload", "load_evaluator"]
+if TYPE_CHECKING:
+    from metasnn.baselines.eihl import EIHLConfig
+    from metasnn.plasticity.dsp import MethodRun
+
+__all__ = ["TransferFewShot", "train_stbp", "train_and_evaluate", "payload", "load_evaluator"]
 
 
 class TransferFewShot:
@@ -56,6 +60,39 @@ def payload(backbone: torch.nn.Module, backbone_config: Mapping[str, Any], ways:
             head_steps: int, head_lr: float, method: str = "stbp") -> dict[str, Any]:
     return {"state_dict": backbone.state_dict(), "backbone": dict(backbone_config), "ways": int(ways),
             "num_steps": int(num_steps), "head_steps": int(head_steps), "head_lr": float(head_lr), "method": method}
+
+
+def train_and_evaluate(dataset: Any, seed: int, test: Sequence[Any], *, pretrain: PretrainConfig,
+                       backbone_config: Mapping[str, Any], ways: int, head_steps: int, head_lr: float,
+                       eihl: EIHLConfig | None = None, progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
+                       task_progress: Callable[[Sequence[Any]], Iterable[Any]] | None = None) -> MethodRun:
+    """The STBP baseline of the dsp experiments (the EIHL one when ``eihl`` is given): train the backbone
+    (:func:`metasnn.plasticity.dsp.build_backbone` of ``backbone_config``) on the meta-train classes, then score
+    the meta-test ``test`` episodes with a new ``ways``-way output layer trained on each support set."""
+    from metasnn.plasticity.dsp import MethodRun, build_backbone
+
+    torch.manual_seed(seed)
+    backbone = build_backbone(**backbone_config)
+    metrics: dict[str, Any] = {}
+    provenance: dict[str, Any] = {}
+    if eihl is None:
+        rows = train_stbp(backbone, dataset, pretrain, seed, progress=progress)
+    else:
+        from metasnn.baselines.eihl import APPROXIMATE_NOTE, train_eihl
+
+        rows = train_eihl(backbone, dataset, pretrain, eihl, seed, progress=progress)
+        metrics["eihl_phase_switches"] = int(sum(1 for a, b in zip(rows, rows[1:], strict=False)
+                                                 if a["phase"] != b["phase"]))
+        metrics["eihl_final_sparsity"] = float(rows[-1]["sparsity"])
+        metrics["note"] = APPROXIMATE_NOTE
+        provenance["eihl_config"] = eihl.to_dict()
+    learner = TransferFewShot(backbone, ways, dataset.num_steps, head_steps, head_lr)
+    task_acc = [learner(ep) for ep in (test if task_progress is None else task_progress(test))]
+    model = payload(backbone, backbone_config, ways, dataset.num_steps, head_steps, head_lr,
+                    method="stbp" if eihl is None else "eihl")
+    cost = learner.cost(test[0])
+    metrics["pretrain_steps"] = pretrain.steps
+    return MethodRun(task_acc, model, cost, rows, metrics, provenance)
 
 
 def load_evaluator(model_dir: str | Path) -> TransferFewShot:

@@ -20,10 +20,10 @@ Queries are read out from that layer's membrane at the last step, as every sn22-
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -31,7 +31,10 @@ import torch.nn.functional as F
 from metasnn.errors import ConfigError
 from metasnn.meta.maml import accuracy
 
-__all__ = ["STDPConfig", "stdp_traces", "stdp_update", "STDPFewShot", "load_evaluator"]
+if TYPE_CHECKING:
+    from metasnn.plasticity.dsp import MethodRun
+
+__all__ = ["STDPConfig", "stdp_traces", "stdp_update", "STDPFewShot", "train_and_evaluate", "load_evaluator"]
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,29 @@ def payload(backbone: torch.nn.Module, cfg: STDPConfig, backbone_config: Mapping
             num_steps: int, dt_ms: float) -> dict[str, Any]:
     return {"state_dict": backbone.state_dict(), "stdp": cfg.to_dict(), "backbone": dict(backbone_config),
             "ways": int(ways), "num_steps": int(num_steps), "dt_ms": float(dt_ms)}
+
+
+def train_and_evaluate(cfg: STDPConfig, dataset: Any, seed: int, test: Sequence[Any], *,
+                       backbone_config: Mapping[str, Any], shots: int, train_queries: int, init: str,
+                       task_progress: Callable[[Sequence[Any]], Iterable[Any]] | None = None) -> MethodRun:
+    """The STDP baseline of the dsp experiments: the backbone (:func:`metasnn.plasticity.dsp.build_backbone` of
+    ``backbone_config``) initialised on meta-train episode 0 (``init``), never trained, scored on the meta-test
+    ``test`` episodes; metric: the mean ``|Δw|`` STDP gives the output layer on the support of task 0."""
+    from metasnn.data import EpisodeSampler, EpisodeSpec
+    from metasnn.plasticity.dsp import MethodRun, build_backbone
+    from metasnn.snn import initialise
+
+    ways = int(backbone_config["ways"])
+    torch.manual_seed(seed)
+    backbone = build_backbone(**backbone_config)
+    first = EpisodeSampler(dataset, "train", EpisodeSpec(ways, shots, train_queries), seed=seed).episode(0)
+    initialise(backbone, init, first.support_x, generator=torch.Generator().manual_seed(seed))
+    learner = STDPFewShot(backbone, cfg, ways, dataset.num_steps, dataset.time_bin_ms)
+    task_acc = [learner(ep) for ep in (test if task_progress is None else task_progress(test))]
+    w = learner.head_weights(test[0].support_x, test[0].support_y)
+    metrics = {"stdp_weight_change_abs_mean": float(w.abs().mean())}
+    model = payload(backbone, cfg, backbone_config, ways, dataset.num_steps, dataset.time_bin_ms)
+    return MethodRun(task_acc, model, learner.cost(test[0]), metrics=metrics, provenance={"stdp_config": cfg.to_dict()})
 
 
 def load_evaluator(model_dir: str | Path) -> STDPFewShot:

@@ -15,9 +15,12 @@ Conclusions tested (``evaluate``), each at the *reference* HP schedule of the st
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+from metasnn.errors import ConfigError
 from metasnn.hardware.chip import Chip
 from metasnn.hardware.mapping import map_network
 from metasnn.hardware.rates import SpikeRates, check_depth, placeholder_rates
@@ -35,6 +38,48 @@ PAPER_GPU = PAPER_GPU_ROWS["MNIST"]
 LEARNING_METRICS = ("route_cost_packets", "route_cost_learning_packets", "route_bytes", "packet_hops",
                     "cycles_per_sample", "throughput_samples_per_s", "throughput_overlapped_samples_per_s",
                     "energy_dynamic_j")
+
+
+def load_inference_metrics(paths: Sequence[str | Path], rates: Mapping[str, SpikeRates]) -> dict[str, dict[str, Any]]:
+    """coding -> metrics.json of the trained inference network (pipeline.wu22_inference), validated: one file per
+    coding, ``test_acc`` a fraction, and the same run's rates file among ``rates`` (``inference:<coding>``)."""
+    out: dict[str, dict[str, Any]] = {}
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise ConfigError(f"{path}: inference metrics file not found; run pipeline.wu22_inference or omit "
+                              "--inference-metrics")
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        coding = data.get("coding") if isinstance(data, dict) else None
+        if coding not in ("rate", "rank"):
+            raise ConfigError(f"{path}: expected the metrics of pipeline.wu22_inference with 'coding' rate or rank, "
+                              f"got {coding!r}")
+        acc = data.get("test_acc")
+        if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not 0.0 <= acc <= 1.0:
+            raise ConfigError(f"{path}: 'test_acc' must be a fraction in [0, 1], got {acc!r}")
+        if coding in out:
+            raise ConfigError(f"{path}: a second inference metrics file for {coding} coding; give one per coding")
+        if f"inference:{coding}" not in rates:
+            raise ConfigError(f"{path}: metrics of the {coding}-coded network but no inference rates file for "
+                              f"{coding} coding in --rates; give the rates.json written by the same run")
+        out[coding] = {**data, "path": str(path)}
+    return out
+
+
+def inference_dataset(given: str | None, measured: Mapping[str, Mapping[str, Any]]) -> str:
+    """The dataset of the Table S1 rows: that of the trained inference networks (which must agree with each other
+    and with ``given``), else ``given``, else MNIST."""
+    found = sorted({str(m.get("dataset")) for m in measured.values() if m.get("dataset")})
+    if len(found) > 1:
+        raise ConfigError(f"--inference-metrics: the networks were trained on different datasets {found}")
+    if given is None:
+        return found[0] if found else "MNIST"
+    if found and given != found[0]:
+        raise ConfigError(f"--inference-dataset {given} but the inference networks of --inference-metrics were "
+                          f"trained on {found[0]}; the Table S1 rows must name the dataset their rates come from")
+    return given
 
 
 @dataclasses.dataclass

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -132,6 +133,15 @@ class NetworkMapping:
         parts = [f"{lm.spec.name}:{lm.spec.n_in}x{lm.spec.n_out}->{lm.cores} ({lm.g_in}x{lm.g_out})" for lm in self.layers]
         return f"{self.chip.name}: " + ", ".join(parts) + f"; total {self.n_cores} cores"
 
+    def to_json(self) -> dict[str, Any]:
+        """The placement as JSON: cores per layer and every tile's core, mesh position, input and neuron ranges."""
+        return {"chip": self.chip.name, "cores": self.n_cores, "cores_per_layer": self.cores_per_layer,
+                "layers": [{"name": lm.spec.name, "n_in": lm.spec.n_in, "n_out": lm.spec.n_out, "g_in": lm.g_in,
+                            "g_out": lm.g_out,
+                            "tiles": [{"core": t.core, "row": t.row, "col": t.col, "inputs": [t.in_start, t.in_stop],
+                                       "neurons": [t.out_start, t.out_stop], "passes": t.passes} for t in lm.tiles]}
+                           for lm in self.layers]}
+
 
 def layers_from_sizes(sizes: Sequence[int], names: Sequence[str] | None = None) -> list[LayerSpec]:
     """``[784, 512, 10]`` -> ``[fc1 784->512, fc2 512->10]``."""
@@ -216,6 +226,17 @@ def _bounds(n: int, groups: int) -> list[tuple[int, int]]:
     for g in range(groups):
         edges.append(edges[-1] + base + (1 if g < extra else 0))
     return [(edges[g], edges[g + 1]) for g in range(groups)]
+
+
+def parse_cores_per_layer(values: Sequence[str] | None) -> list[int] | None:
+    """``cores_per_layer`` from its command-line form: integers per layer, or ``auto`` (or nothing) for the
+    automatic mapping (``None``)."""
+    if not values or list(values) == ["auto"]:
+        return None
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        raise ConfigError(f"--inference-cores/--learning-cores: expected integers or 'auto', got {values}") from None
 
 
 def map_network(layers: Sequence[LayerSpec] | Sequence[int], chip: Chip,

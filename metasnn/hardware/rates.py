@@ -181,6 +181,19 @@ def load_rates(path: str | Path) -> SpikeRates:
     return parse_rates(data, str(path))
 
 
+def load_rates_by_key(paths: Sequence[str | Path]) -> dict[str, SpikeRates]:
+    """Read rates files into the keys a hardware study takes (``LP``, ``GP``, ``HP``, ``inference:<coding>``);
+    a second file for the same mode/coding is an error."""
+    out: dict[str, SpikeRates] = {}
+    for path in paths:
+        r = load_rates(path)
+        key = r.mode if r.mode != "inference" else f"inference:{r.coding}"
+        if key in out:
+            raise ConfigError(f"{path}: a second rates file for {key} (first: {out[key].path}); give one per mode/coding")
+        out[key] = r
+    return out
+
+
 def write_rates(path: str | Path, *, model: str, mode: str, timesteps: int, layers: Sequence[dict[str, Any]],
                 coding: str = "rate", source: str = "measured", note: str = "") -> Path:
     """Validate and write a rates file atomically (for training stages that measure spike rates)."""

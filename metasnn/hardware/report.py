@@ -1,16 +1,22 @@
-"""Tables, figures, claims and flat metrics of the hardware stage (via the shared reporting code)."""
+"""Tables, figures, claims, flat metrics and run-directory files of the hardware stage (via the shared
+reporting code)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from metasnn.data.sources import DataSource, describe
+from metasnn.hardware.chip import Chip
 from metasnn.hardware.experiments import CONCLUSIONS, LEARNING_METRICS, Study, c4_at
+from metasnn.hardware.mapping import map_network
 from metasnn.hardware.measure import Measured
 from metasnn.hardware.simulator import CostReport
+from metasnn.io import atomic_write_json, atomic_write_text
 from metasnn.reporting.claims import ClaimResult, write_claims
 from metasnn.reporting.figures import figure
 from metasnn.reporting.tables import Measurement, write_comparison_table
@@ -292,3 +298,54 @@ def flat_metrics(reports: Mapping[tuple[str, str, str], CostReport], inf: Mappin
     out["mapping.learning_cores"] = reports[("LP", "-", "-")].cores
     out["mapping.inference_cores"] = inf["rate"].cores
     return out
+
+
+# --------------------------------------------------------------------------- run directory
+def constants_csv(chip: Chip) -> str:
+    """The chip's constants (value, unit, status, source) as CSV text."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, ["chip", "constant", "value", "unit", "status", "source"], lineterminator="\n")
+    w.writeheader()
+    w.writerows(chip.table())
+    return buf.getvalue()
+
+
+def phases_csv(reports: Mapping[tuple[str, str, str], CostReport]) -> str:
+    """Per-phase breakdown (cycles per unit, packets, operations) of every report, keyed (mode, every, layers)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["mode", "hp_global_every", "hp_global_layers", "phase", "kind", "repeat", "ad_cycles", "soma_cycles",
+                "router_cycles", "sync_cycles", "cores_routing", "synaptic_ops", "weight_updates", "neuron_updates",
+                "packets", "packet_hops"])
+    for (mode, every, layers), rep in reports.items():
+        for ph in rep.phases:
+            w.writerow([mode, every, layers, ph.name, ph.kind, f"{ph.repeat:.6g}", f"{ph.ad_cycles:.6g}",
+                        f"{ph.soma_cycles:.6g}", f"{ph.router_cycles:.6g}", f"{ph.sync_cycles:.6g}", ph.cores_routing,
+                        f"{ph.synaptic_ops:.6g}", f"{ph.weight_updates:.6g}", f"{ph.neuron_updates:.6g}",
+                        f"{ph.packets:.6g}", f"{ph.packet_hops:.6g}"])
+    return buf.getvalue()
+
+
+def rates_used(study: Study) -> dict[str, Any]:
+    """The spike rates every estimate used (measured or placeholder) and the trained inference networks behind them."""
+    return {"placeholder": study.uses_placeholders(), "note": rates_note(study),
+            "learning": {m: study.learning_rates(m).to_json() for m in ("LP", "GP", "HP")},
+            "inference": {c: study.inference_rates(c).to_json() for c in ("rate", "rank")},
+            "inference_networks": {c: dict(m) for c, m in sorted(study.inference_measured.items())}}
+
+
+def write_run_files(directory: Path, study: Study, learning: Mapping[tuple[str, str, str], CostReport],
+                    inference: Mapping[str, CostReport], reference: Mapping[str, Any],
+                    checks: Sequence[Mapping[str, Any]]) -> None:
+    """The stage's run directory: chip_constants.csv, mapping_{learning,inference}.json, phases.csv,
+    rates_used.json and conclusions.json (the reference conclusions and the per-HP-setting checks)."""
+    chip = study.chip
+    atomic_write_text(directory / "chip_constants.csv", constants_csv(chip))
+    atomic_write_json(directory / "mapping_learning.json",
+                      map_network(list(study.learning_sizes), chip, study.learning_cores).to_json())
+    atomic_write_json(directory / "mapping_inference.json",
+                      map_network(list(study.inference_sizes), chip, study.inference_cores).to_json())
+    atomic_write_text(directory / "phases.csv", phases_csv(
+        {**learning, **{("inference:" + c, "-", "-"): r for c, r in inference.items()}}))
+    atomic_write_json(directory / "rates_used.json", rates_used(study))
+    atomic_write_json(directory / "conclusions.json", {"reference": reference, "hp_settings": checks})

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,10 @@ __all__ = [
     "load_evaluator",
     "OUTPUT_WEIGHT",
     "build_backbone",
+    "backbone_config",
+    "MethodRun",
+    "checkpoint_config",
+    "train_and_evaluate",
 ]
 
 OUTPUT_WEIGHT = "snn.layers.{last}.synapse.weight"
@@ -74,6 +78,40 @@ def build_backbone(frame_shape: Sequence[int], ways: int, *, channels: Sequence[
     accuracies and costs are comparable: the sn22 conv SNN (built by name) with its input sum-pool front end."""
     return build_model("sn22_snn", tuple(frame_shape), ways, input_pool=int(input_pool), channels=tuple(channels),
                        pooling=pooling, burn_in=float(burn_in), dt_ms=float(time_bin_ms) if scale_decays else 1.0)
+
+
+def backbone_config(dataset: Any, ways: int, *, channels: Sequence[int], input_pool: int,
+                    burn_in: float) -> dict[str, Any]:
+    """:func:`build_backbone` keyword arguments for ``dataset`` (frames, time bins) and ``ways`` outputs, as every
+    method's ``model.pt`` records them."""
+    return {"frame_shape": list(dataset.frame_shape), "ways": int(ways), "channels": list(channels),
+            "input_pool": input_pool, "pooling": "avg", "burn_in": burn_in,
+            "time_bin_ms": float(dataset.time_bin_ms), "scale_decays": True}
+
+
+@dataclass
+class MethodRun:
+    """One method of the dsp experiments (dsp, fixed-η dsp or a baseline) trained and scored on the meta-test
+    tasks: what ``pipeline.dsp_train`` writes."""
+
+    task_acc: list[float]  # query accuracy per meta-test task
+    payload: dict[str, Any]  # model.pt: what the method's ``load_evaluator`` rebuilds the learner from
+    cost: Any  # metasnn.evaluation.cost.ModelCost of meta-test task 0 through the method's evaluator
+    rows: list[dict[str, float]] = field(default_factory=list)  # training curve, one row per step
+    metrics: dict[str, Any] = field(default_factory=dict)  # the method's own metrics (η statistics, ...)
+    provenance: dict[str, Any] = field(default_factory=dict)  # the method's configuration, for provenance.json
+
+    def flat_metrics(self) -> dict[str, Any]:
+        """The method's metrics, mean meta-test accuracy, final training loss and accuracy (mean over the last
+        tenth of the curve) and the cost columns of meta-test task 0."""
+        out = dict(self.metrics)
+        out["test_acc"] = float(np.mean(self.task_acc))
+        if self.rows:
+            tail = self.rows[-max(1, len(self.rows) // 10):]
+            out["final_train_loss"] = float(np.mean([r["loss"] for r in tail]))
+            out["final_train_acc"] = float(np.mean([r["acc"] for r in tail]))
+        out.update(self.cost.columns())
+        return out
 
 
 @dataclass(frozen=True)
@@ -283,6 +321,35 @@ def metatrain(cfg: DSPConfig, dataset: Any, seed: int, *, checkpoint: Checkpoint
                         max_loss=cfg.max_loss, progress=progress,
                         divergence_hint="lower --beta or --eta-init")
     return learner, result
+
+
+def checkpoint_config(cfg: DSPConfig, dataset: Any, seed: int, sources: Mapping[str, Any],
+                      directory: str | Path | None, every: int) -> CheckpointConfig | None:
+    """Checkpointing of a dsp run into ``directory`` (None: none), guarded by the hash of what defines the run
+    (config, seed, dataset, its time bins and data sources) so a different run never resumes from it."""
+    from metasnn.reporting.provenance import config_hash
+
+    if directory is None:
+        return None
+    identity = {"dsp": cfg.to_dict(), "seed": seed, "dataset": dataset.name, "num_steps": dataset.num_steps,
+                "time_bin_ms": dataset.time_bin_ms, "data_sources": {k: v.to_dict() for k, v in sources.items()}}
+    return CheckpointConfig(Path(directory), every, config_hash(identity))
+
+
+def train_and_evaluate(cfg: DSPConfig, dataset: Any, seed: int, test: Sequence[Any], *,
+                       checkpoint: CheckpointConfig | None = None, progress: Callable[[range], Any] | None = None,
+                       convergence_window: int = 10, convergence_fraction: float = 0.95) -> MethodRun:
+    """:func:`metatrain`, then score the meta-test ``test`` episodes; metrics: outer steps, β, the
+    :func:`convergence_step` of the training accuracy and the :func:`eta_statistics`."""
+    learner, result = metatrain(cfg, dataset, seed, checkpoint=checkpoint, progress=progress)
+    rows = result.rows
+    task_acc = evaluate(learner, test)
+    metrics = {"outer_steps": cfg.outer_steps, "beta": cfg.beta,
+               "convergence_step": convergence_step([r["acc"] for r in rows], convergence_window, convergence_fraction),
+               **eta_statistics(learner.eta)}
+    payload = model_payload(learner)
+    cost = DSPEvaluator(learner, dataset.num_steps).cost(test[0])
+    return MethodRun(task_acc, payload, cost, rows, metrics, {"dsp_config": cfg.to_dict()})
 
 
 def evaluate(learner: DSPLearner, episodes: Sequence[Any] | Any, steps: int | None = None) -> list[float]:

@@ -19,9 +19,12 @@ from metasnn.data.sources import FULL_RECORDINGS, RAW_NAMES, DataSource, describ
 from metasnn.reporting.claims import claims_rows
 from metasnn.reporting.provenance import read_provenance
 from metasnn.reporting.reference_claims import ClaimsSnapshot, real_vs_emulated_section
-from metasnn.reporting.targets import load_deviations, load_targets
+from metasnn.reporting.targets import DEVIATION_SCALE, load_deviations, load_targets
 
 CAVEATS = {
+    "rehearsal": "REHEARSAL, NOT RESULTS: every stage ran at the papers' tensor shapes with its loops capped to "
+                 "a few steps and tasks (config/scales/rehearsal.yaml), to measure what the paper scale costs "
+                 "(results/tables/paper_projection.md). No accuracy or verdict below means anything.",
     "scale": "Runs below the paper scale use fewer outer steps, coarser time bins, fewer tasks and seeds "
              "than the papers (config/scales/*.yaml); treat numbers as a check of the pipeline and of the "
              "claims' direction, not of their magnitude.",
@@ -129,6 +132,8 @@ def _summary_lines(rows: Sequence[Mapping[str, str]], key: Sequence[str]) -> lis
 def _this_run(run: Mapping[str, Any]) -> list[str]:
     sources: Mapping[str, DataSource] = run.get("data_sources") or {}
     lines = ["## This run", "", f"- scale: **{run.get('scale', '?')}**"]
+    if run.get("scale") == "rehearsal":
+        lines += ["", f"> **{CAVEATS['rehearsal']}**", ""]
     if sources:
         lines.append("- data, per raw dataset (from the stages' provenance records):")
         lines += [f"  - {RAW_NAMES[raw]}: **{s.label}** (`data.source.{raw}: {s.source}`)" for raw, s in sorted(sources.items())]
@@ -214,7 +219,8 @@ def render_index(
     if run.get("scale") != "paper":
         lines.append(f"- {CAVEATS['scale']}")
     lines.append(f"- {CAVEATS['code_vs_paper']}")
-    deviations = [d for d in load_deviations() if run.get("scale") in d.scales]
+    scale = DEVIATION_SCALE.get(run.get("scale"), run.get("scale"))
+    deviations = [d for d in load_deviations() if scale in d.scales]
     if deviations:
         lines += ["", f"### Known differences from the papers at the {run.get('scale')} scale", "",
                   "From paper/deviations.yaml; the measurements behind each choice are in the comments of "

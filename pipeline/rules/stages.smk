@@ -1,5 +1,6 @@
 # One Snakemake rule per registry stage. Rules are declared inside a function (not in a bare `for`
 # loop) so each rule captures its own stage: Snakemake issues 2832/3817.
+import os
 import re
 
 from pipeline.registry import Instance
@@ -23,6 +24,9 @@ def _declare(stage):
     constraints = {wc: "|".join(re.escape(v) for v in vals) for wc, vals in stage.matrix_values(config).items()}
     log_pattern = f"logs/{stage.name}/" + ("-".join("{%s}" % wc for wc in stage.matrix) or "run") + ".log"
 
+    res = stage.resources_at(config)  # measured requests at a scale that has them (config/resources/)
+    gpu_partition = os.environ.get("METASNN_GPU_PARTITION") if res.gpu else None  # one line sends GPU stages there
+
     def instance(wildcards):
         return Instance(stage, {wc: wildcards[wc] for wc in stage.matrix})
 
@@ -36,11 +40,12 @@ def _declare(stage):
             log_pattern,
         params:
             cmd=lambda wc: instance(wc).command(config),
-        threads: stage.resources.threads
+        threads: res.threads
         resources:
-            mem_mb=stage.resources.mem_mb,
-            runtime=stage.resources.runtime_min,
-            gpu=stage.resources.gpu,
+            mem_mb=res.mem_mb,
+            runtime=res.runtime_min,
+            gpu=res.gpu,
+            **({"slurm_partition": gpu_partition} if gpu_partition else {}),
         wildcard_constraints:
             **constraints,
         conda:

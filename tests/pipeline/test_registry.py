@@ -41,7 +41,7 @@ def test_every_stage_depends_on_validated_config_except_the_validator():
 
 
 def test_no_two_jobs_write_the_same_output():
-    for scale in ("smoke", "default", "paper"):
+    for scale in ("smoke", "default", "rehearsal", "paper"):
         cfg = load_config(scale)
         outs = [o.path for inst in instances(cfg) for o in inst.outputs()]
         assert len(outs) == len(set(outs)), scale
@@ -88,6 +88,27 @@ def test_slurm_dry_run_shows_resources_and_gpus(repo_copy):
                 assert f"mem_mb={stage.resources.mem_mb}" in block
                 assert f"gpu={stage.resources.gpu}" in block
     assert seen >= len(STAGES)
+
+
+def test_slurm_dry_run_at_paper_scale_requests_what_the_rehearsal_measured(repo_copy):
+    """Paper scale: each submission asks for config/resources/paper.yaml (measured), GPU stages for a GPU,
+    and METASNN_GPU_PARTITION sends exactly the GPU stages to their own partition."""
+    from pipeline.registry import scale_resources
+
+    measured = scale_resources("paper")
+    cmd = ("METASNN_GPU_PARTITION=gpuq snakemake -n --forceall --workflow-profile profiles/slurm "
+           "--configfile config/scales/paper.yaml")
+    blocks = re.split(r"\n(?=rule |localrule )", run(cmd, repo_copy).stdout)
+    seen = set()
+    for name, res in measured.items():
+        for block in blocks:
+            if re.match(rf"(local)?rule {name}:", block):
+                seen.add(name)
+                assert f"mem_mb={res.mem_mb}" in block and f"runtime={res.runtime_min}" in block, name
+                assert f"gpu={res.gpu}" in block
+                assert ("slurm_partition=gpuq" in block) == bool(res.gpu), name
+    assert {"sn22_metatrain", "dsp_train", "build_metadataset"} <= seen
+    assert any(STAGES[n].resources.gpu for n in seen)
 
 
 def test_bad_key_stops_snakemake_with_one_line(repo_copy):

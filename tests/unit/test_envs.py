@@ -63,7 +63,8 @@ def test_conda_env_pins_match_pip_pins():
     assert runtime <= conda_names | pip_names
 
 
-def test_spikingjelly_is_installed_without_its_dependencies():
-    assert "--no-deps spikingjelly==2.0.0" in (ROOT / "scripts" / "install.sh").read_text()
-    assert "--no-deps spikingjelly==2.0.0" in (ROOT / "envs" / "metasnn.post-deploy.sh").read_text()
+def test_spikingjelly_and_snntorch_are_installed_without_their_dependencies():
+    for pin in ("spikingjelly==2.0.0", "snntorch==1.0.0"):  # the same in the venv and in the SLURM conda env
+        assert f"--no-deps {pin}" in (ROOT / "scripts" / "install.sh").read_text()
+        assert f"--no-deps {pin}" in (ROOT / "envs" / "metasnn.post-deploy.sh").read_text()
     assert "spikingjelly" not in (ROOT / "pyproject.toml").read_text().split("dependencies = [")[1].split("]")[0]
