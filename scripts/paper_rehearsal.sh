@@ -18,6 +18,8 @@ cd "$work"
 start=$(date +%s)
 snakemake --cores "$cores" all --rerun-incomplete \
   --configfile config/scales/paper.yaml config/scales/rehearsal.yaml
-echo "paper-rehearsal: DAG finished in $(( $(date +%s) - start )) s on $cores cores"
-python -m pipeline.paper_projection --workdir . --cores "$cores" \
+wall=$(( $(date +%s) - start ))
+echo "paper-rehearsal: DAG finished in $wall s on $cores cores"
+mkdir -p "$root/config/resources"
+python -m pipeline.paper_projection --workdir . --cores "$cores" --wall-s "$wall" \
   --out results/tables/paper_projection --resources "$root/config/resources/paper.yaml"
