@@ -70,6 +70,8 @@ def measure(workdir: Path, reh_cfg: dict[str, Any], paper_cfg: dict[str, Any]) -
                 growth[getattr(reh, "dataset", None) or reh.raw] = factor
             reads = [d.removeprefix("data/meta/") for d in inst.deps(reh_cfg) if d.startswith("data/meta/")]
             extra = sum(dir_mb(workdir / "data/meta" / d) * (growth.get(d, 1.0) - 1) for d in reads)
+            if data and any(o.path.startswith("data/meta/") for o in inst.outputs()):
+                extra += disk * (factor - 1)  # a build holds every recording's binned counts until it writes them
             jobs.setdefault(stage.name, []).append(JobProjection(
                 stage.name, dict(inst.wildcards), cost["process_wall_s"], cost["peak_rss_mb"], disk, loops,
                 data_growth_mb=extra, disk_growth_mb=disk * (factor - 1)))
