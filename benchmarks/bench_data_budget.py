@@ -84,7 +84,6 @@ import argparse
 import functools
 import json
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -94,6 +93,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from benchmarks import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 RAWS = ("nmnist", "asldvs")
@@ -607,18 +608,6 @@ def verdict(rows: list[dict[str, Any]], mem_budget_gb: float, disk_budget_gb: fl
 # ----------------------------------------------------------------------------------------------
 
 
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}"
-
-
 def print_measured(points: dict[str, list[dict[str, Any]]], real: dict[str, Any] | None) -> None:
     print("\nMeasured (each step in a fresh process; work RSS = peak of each phase above the RSS after the imports; "
           "disk = allocated bytes written):")
@@ -745,7 +734,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
 
     settings, asl_cap = paper_settings()
     settings = BuildSettings(**{**asdict(settings), "stats_episodes": args.stats_episodes or DEFAULT_EPISODES})
-    print(f"machine: {_machine()}")
+    print(f"machine: {machine()}")
     print(f"build settings (paper scale): {asdict(settings)}; double_asldvs cap {asl_cap}/letter")
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench_data_budget_"))
     started = time.perf_counter()
@@ -779,7 +768,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     print_verdict(v)
     elapsed = time.perf_counter() - started
     print(f"benchmark wall time: {elapsed:.0f} s")
-    report = {"machine": _machine(), "settings": asdict(settings), "asl_cap_per_letter": asl_cap,
+    report = {"machine": machine(), "settings": asdict(settings), "asl_cap_per_letter": asl_cap,
               "full_counts": FULL_COUNTS, "measured": points, "real": real, "extrapolated": rows,
               "stage_resources": resources, "verdict": v, "wall_seconds": elapsed}
     if args.out is not None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 import tracemalloc
@@ -33,6 +32,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np
 import torch
 
+from benchmarks import machine
 from metasnn.data import BuildOptions, EpisodeSampler, EpisodeSpec, build_metadataset, load_metadataset
 from metasnn.data.emulator import emulate_asldvs, emulate_nmnist
 from metasnn.data.layout import load_manifest, manifest_dict
@@ -40,18 +40,6 @@ from metasnn.data.sources import DataSource
 from metasnn.io import atomic_write_json
 
 PAPER_RECORDINGS = {"double_nmnist": 70_000, "double_asldvs": 24 * 400}
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
 def rate(sampler: EpisodeSampler, n: int) -> float:
