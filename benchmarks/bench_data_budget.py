@@ -95,11 +95,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import machine
+from metasnn.data.sources import FULL_RECORDINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 RAWS = ("nmnist", "asldvs")
 META_OF = {"nmnist": "double_nmnist", "asldvs": "double_asldvs"}
-FULL_COUNTS = {"nmnist": 70_000, "asldvs": 100_800}
+FULL_COUNTS = FULL_RECORDINGS
 NMNIST_FULL_SPLITS = {"train": 60_000, "test": 10_000}  # 10 digits each
 ASL_LETTERS = 24
 ASL_FULL_PER_LETTER = 4_200

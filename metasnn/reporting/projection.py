@@ -150,14 +150,13 @@ def project_stage(stage: str, paper_wildcards: Sequence[Mapping[str, str]], meas
     return row
 
 
-# Recordings in the full datasets (N-MNIST: 60 000 Train + 10 000 Test; ASL-DVS: 24 letters x 4 200).
-FULL_RECORDINGS = {"nmnist": 70_000, "asldvs": 100_800}
 CLASSES = {"nmnist": 10, "asldvs": 24}
 
 
 def full_recordings(args: argparse.Namespace, paper: dict[str, Any]) -> float:
     """Recordings a data job handles at paper scale: the full raw dataset, or the build's per-class cap."""
     from metasnn.data.metadataset import RAW_OF
+    from metasnn.data.sources import FULL_RECORDINGS
 
     if getattr(args, "dataset", None) in RAW_OF:
         raw = RAW_OF[args.dataset]
@@ -221,9 +220,7 @@ def table_rows(rows: Sequence[StageProjection]) -> list[dict[str, Any]]:
     for r in rows:
         unit, units, per_unit, reh_units = r.unit_summary()
         fixed = max((j.fixed_s for j in r.measured), default=0.0)
-        basis = "measured (rehearsal ran the full work)" if not r.measured or units <= reh_units else "projected"
-        if not r.measured:
-            basis = "not measured"
+        basis = "projected" if units > reh_units else "measured (rehearsal ran the full work)"
         out.append({"stage": r.stage, "paper_jobs": r.paper_jobs, "unit": unit, "units_per_job": _num(units),
                     "rehearsal_units": _num(reh_units), "s_per_unit": round(per_unit, 4), "fixed_s": round(fixed, 1),
                     "projected_h_per_job": round(r.max_job_h, 3), "projected_cpu_h": round(r.total_h, 2),
