@@ -384,14 +384,25 @@ def read_asldvs_mat(path: str | os.PathLike, sensor: SensorSpec = ASLDVS_SENSOR)
     return _check_columns(cols["x"], cols["y"], cols["ts"], cols["pol"], sensor, path)
 
 
+_MAT_HEADER_TEXT_BYTES = 116
+_MAT_HEADER_TEXT = b"MATLAB 5.0 MAT-file, written by metasnn (emulated ASL-DVS recording)".ljust(_MAT_HEADER_TEXT_BYTES)
+
+
 def write_asldvs_mat(path: str | os.PathLike, events: np.ndarray) -> Path:
-    """Write events as an ASL-DVS-style ``.mat`` (column vectors ``ts`` int64, ``x, y, pol`` uint8)."""
+    """Write events as an ASL-DVS-style ``.mat`` (column vectors ``ts`` int64, ``x, y, pol`` uint8).
+
+    The bytes depend on the events only: ``scipy.io.savemat`` stamps the creation time into the
+    116-byte MAT-5 header text, which is replaced by a fixed text (readers ignore it).
+    """
+    import io
+
     import scipy.io
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
     scipy.io.savemat(
-        str(path),
+        buffer,
         {
             "ts": np.asarray(events["t"], dtype=np.int64).reshape(-1, 1),
             "x": np.asarray(events["x"], dtype=np.uint8).reshape(-1, 1),
@@ -400,5 +411,8 @@ def write_asldvs_mat(path: str | os.PathLike, events: np.ndarray) -> Path:
         },
         do_compression=True,
     )
+    data = bytearray(buffer.getvalue())
+    data[:_MAT_HEADER_TEXT_BYTES] = _MAT_HEADER_TEXT
+    path.write_bytes(bytes(data))
     return path
 

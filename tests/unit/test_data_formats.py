@@ -121,6 +121,18 @@ def test_asldvs_round_trip_is_exact(tmp_path):
     np.testing.assert_array_equal(read_asldvs_mat(tmp_path / "a.mat"), events)
 
 
+def test_asldvs_writer_bytes_depend_on_the_events_only(tmp_path, monkeypatch):
+    """savemat stamps the creation time into the header; the written bytes must not (DVC hashes them)."""
+    import time
+
+    events = random_events(np.random.default_rng(2), 100, 240, 180, 10_000)
+    first = write_asldvs_mat(tmp_path / "a.mat", events).read_bytes()
+    monkeypatch.setattr(time, "asctime", lambda *a: "Thu Jan  1 00:00:00 2099")
+    second = write_asldvs_mat(tmp_path / "b.mat", events).read_bytes()
+    assert first == second and first.startswith(b"MATLAB 5.0 MAT-file")
+    np.testing.assert_array_equal(read_asldvs_mat(tmp_path / "b.mat"), events)
+
+
 def test_asldvs_reader_accepts_double_columns_like_matlab(tmp_path):
     scipy.io.savemat(tmp_path / "d.mat", {"ts": np.array([[1.0], [2.0]]), "x": np.array([[239.0], [0.0]]),
                                           "y": np.array([[179.0], [3.0]]), "pol": np.array([[1.0], [0.0]])})
