@@ -29,6 +29,7 @@ __all__ = [
     "load_tensors",
     "canonical_json",
     "remove_stale_temporaries",
+    "read_document",
 ]
 
 
@@ -185,3 +186,25 @@ def load_tensors(path: str | os.PathLike, map_location: str = "cpu") -> Any:
             f"{path}: cannot be loaded safely ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
             "delete it and rerun the stage that produces it"
         ) from exc
+
+
+def read_document(path: str | os.PathLike, what: str, missing: str) -> Any:
+    """A JSON (``.json``) or YAML file's content; :class:`ConfigError` names the file and ``what`` it is, and
+    ``missing`` is the fix shown when it does not exist (e.g. "run the stage that writes it")."""
+    from metasnn.errors import ConfigError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: {what} file not found; {missing}")
+    text = path.read_text()
+    if path.suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc

@@ -14,9 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from metasnn.errors import ConfigError
+from metasnn.io import read_document
 
 CHIPS_DIR = Path(__file__).resolve().parent / "chips"
 STATUSES = ("published", "derived", "assumed")
@@ -192,10 +191,5 @@ def available_chips() -> list[str]:
 def load_chip(name_or_path: str | Path = "tianjic") -> Chip:
     """Load and validate a chip description (preset name or YAML path)."""
     path = chip_path(name_or_path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: chip file not found; use a preset ({', '.join(available_chips())}) or a YAML path")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    data = read_document(path, "chip", f"use a preset ({', '.join(available_chips())}) or a YAML path")
     return parse_chip(data, str(path))

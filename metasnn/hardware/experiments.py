@@ -15,7 +15,6 @@ Conclusions tested (``evaluate``), each at the *reference* HP schedule of the st
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from metasnn.hardware.chip import Chip
 from metasnn.hardware.mapping import map_network
 from metasnn.hardware.rates import SpikeRates, check_depth, placeholder_rates
 from metasnn.hardware.simulator import CostReport, simulate
+from metasnn.io import read_document
 
 #: wu22 Table S1 GPU rows (published) by dataset: the comparison point of wu22-C5 for the Table S1 rows'
 #: dataset (the estimate_hardware stage picks the row of --inference-dataset).
@@ -45,13 +45,7 @@ def load_inference_metrics(paths: Sequence[str | Path], rates: Mapping[str, Spik
     coding, ``test_acc`` a fraction, and the same run's rates file among ``rates`` (``inference:<coding>``)."""
     out: dict[str, dict[str, Any]] = {}
     for path in map(Path, paths):
-        if not path.is_file():
-            raise ConfigError(f"{path}: inference metrics file not found; run pipeline.wu22_inference or omit "
-                              "--inference-metrics")
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        data = read_document(path, "inference metrics", "run pipeline.wu22_inference or omit --inference-metrics")
         coding = data.get("coding") if isinstance(data, dict) else None
         if coding not in ("rate", "rank"):
             raise ConfigError(f"{path}: expected the metrics of pipeline.wu22_inference with 'coding' rate or rank, "

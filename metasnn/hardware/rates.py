@@ -30,13 +30,12 @@ Without a rates file the stage uses :func:`placeholder_rates`, whose values are 
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from metasnn.errors import ConfigError
-from metasnn.io import atomic_write_json
+from metasnn.io import atomic_write_json, read_document
 
 FORMAT = "metasnn-spike-rates/1"
 MODES = ("LP", "GP", "HP", "inference")
@@ -172,12 +171,7 @@ def parse_rates(data: Any, where: str) -> SpikeRates:
 def load_rates(path: str | Path) -> SpikeRates:
     """Read and validate a rates file."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: rates file not found; run the training stage that writes it or omit --rates")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    data = read_document(path, "rates", "run the training stage that writes it or omit --rates")
     return parse_rates(data, str(path))
 
 

@@ -146,6 +146,17 @@ def _diffs(a: Mapping[int, float], b: Mapping[int, float]) -> list[float]:
     return [p - q for p, q in zip(x, y, strict=True)]
 
 
+def _largest_minus_baseline(by: Mapping[tuple[str, int], PerSeed], datasets: Sequence[str],
+                            baseline: int | None) -> list[float]:
+    """Per dataset, the seed-paired differences of the largest setting minus ``baseline`` (``None``: the
+    smallest setting present; a baseline that is missing pairs nothing)."""
+    diffs: list[float] = []
+    for d in datasets:
+        ks = sorted(k for dd, k in by if dd == d)
+        diffs += _diffs(by[(d, ks[-1])], by.get((d, ks[0] if baseline is None else baseline), {}))
+    return diffs
+
+
 def _method_diffs(acc: Mapping[tuple[str, str, str], PerSeed], a: str, b: str) -> tuple[list[float], list[str]]:
     """Meta-test accuracy differences ``a − b`` paired over (dataset, seed), and the datasets that had pairs."""
     diffs, names = [], []
@@ -193,10 +204,7 @@ def claim_c3(by: Mapping[tuple[str, int], PerSeed], site: ClaimSite) -> ClaimRes
     if not datasets:
         return not_run_claim("sn22-C3", table=site.table, scale=site.scale, data_source=site.source(),
                              why="no sn22_inner_steps results")
-    diffs = []
-    for d in datasets:
-        ks = sorted(k for dd, k in by if dd == d)
-        diffs += _diffs(by[(d, ks[-1])], by[(d, ks[0])])
+    diffs = _largest_minus_baseline(by, datasets, baseline=None)
     t = _relabel(one_sample_test(diffs, 0.0), "paired t-test over (dataset, seed): most vs fewest steps")
     return claim_from_test("sn22-C3", t, effect_description="accuracy at the most minus the fewest inner steps, points",
                            scale=site.scale, data_source=site.source(datasets), table=site.table, figure=site.figure)
@@ -209,10 +217,7 @@ def claim_c4(by: Mapping[tuple[str, int], PerSeed], margin: float, site: ClaimSi
     if not datasets:
         return not_run_claim("sn22-C4", table=site.table, scale=site.scale, data_source=site.source(),
                              why="no sn22_frozen_evaluate results")
-    diffs = []
-    for d in datasets:
-        kmax = max(k for dd, k in by if dd == d)
-        diffs += _diffs(by[(d, kmax)], by.get((d, 0), {}))
+    diffs = _largest_minus_baseline(by, datasets, baseline=0)
     return noninferiority_claim("sn22-C4", diffs, margin,
                                 effect_description="accuracy with the most layers frozen minus none frozen, points",
                                 scale=site.scale, data_source=site.source(datasets), table=site.table,
