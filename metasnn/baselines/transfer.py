@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from metasnn.meta.maml import accuracy
-from metasnn.meta.training import check_finite_loss
+from metasnn.meta.training import CheckpointConfig, check_finite_loss, train_loop
 from metasnn.snn import SN22ConvSNN, initialise
 
 __all__ = ["PretrainConfig", "pretrain", "transfer_task_accuracy", "fit_head", "with_head"]
@@ -49,8 +49,13 @@ def pretrain(
     cfg: PretrainConfig,
     seed: int,
     progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
+    checkpoint: CheckpointConfig | None = None,
 ) -> list[dict[str, float]]:
-    """Supervised training of ``model`` (``ways`` = number of meta-train classes); returns curve rows."""
+    """Supervised training of ``model`` (``ways`` = number of meta-train classes); returns curve rows.
+
+    Runs through :func:`metasnn.meta.training.train_loop`: with ``checkpoint`` a killed run resumes
+    from its last checkpoint and ends with the same weights as an uninterrupted one.
+    """
     classes = dataset.classes("train")
     if model.ways != len(classes):
         raise ValueError(f"model has {model.ways} outputs but the train split has {len(classes)} classes")
@@ -61,9 +66,8 @@ def pretrain(
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     out_w = model.layers[-1].synapse.weight
-    rows = []
-    steps = range(cfg.steps)
-    for step in progress(steps) if progress is not None else steps:
+
+    def step_fn(step: int) -> dict[str, float]:
         x, y = _batch(dataset, classes, cfg.batch_size, seed, step)
         x, y = x.to(device), y.to(device)
         logits = model(x)
@@ -74,10 +78,12 @@ def pretrain(
         loss.backward()
         opt.step()
         delta = (out_w.detach() - before).abs()
-        rows.append({"step": step, "loss": float(loss.detach()), "acc": accuracy(logits.detach(), y),
-                     "out_update_avg": float(delta.mean()), "out_update_sum": float(delta.sum()),
-                     "out_update_max": float(delta.max())})
-    return rows
+        return {"loss": float(loss.detach()), "acc": accuracy(logits.detach(), y),
+                "out_update_avg": float(delta.mean()), "out_update_sum": float(delta.sum()),
+                "out_update_max": float(delta.max())}
+
+    return train_loop(step_fn, cfg.steps, {"model": model, "optimizer": opt}, checkpoint=checkpoint,
+                      progress=progress, divergence_hint="lower the pretraining learning rate").rows
 
 
 def transfer_task_accuracy(
