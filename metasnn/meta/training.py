@@ -33,6 +33,7 @@ from metasnn.io import atomic_write_text, load_tensors, remove_stale_temporaries
 
 __all__ = [
     "Stateful",
+    "GeneratorState",
     "CheckpointConfig",
     "TrainResult",
     "train_loop",
@@ -49,6 +50,19 @@ CHECKPOINT_NAME = "checkpoint.pt"
 class Stateful(Protocol):
     def state_dict(self) -> Mapping[str, Any]: ...
     def load_state_dict(self, state: Mapping[str, Any]) -> Any: ...
+
+
+class GeneratorState:
+    """A ``torch.Generator`` as a checkpointable state (e.g. the one that shuffles minibatches)."""
+
+    def __init__(self, generator: torch.Generator):
+        self.generator = generator
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"state": self.generator.get_state()}
+
+    def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
+        self.generator.set_state(state["state"])
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from metasnn.errors import TrainingDivergedError
 from metasnn.meta.bilevel import apply_gradients, bilevel_gradients, joint_gradients
+from metasnn.meta.training import CheckpointConfig, GeneratorState, train_loop
 from metasnn.plasticity.hp import HPConfig, HPNetwork, HPRun
 
 __all__ = [
@@ -149,8 +150,13 @@ def train_network(
     test_data: tuple[torch.Tensor, torch.Tensor],
     cfg: TrainConfig,
     progress: Callable[[Iterable, str], Iterable] | None = None,
+    checkpoint: CheckpointConfig | None = None,
 ) -> TrainResult:
-    """Train ``net`` by ``method``; curves hold epoch 0 (before training) and every epoch after."""
+    """Train ``net`` by ``method``; curves hold epoch 0 (before training) and every epoch after.
+
+    An epoch is a step of :func:`metasnn.meta.training.train_loop`: with ``checkpoint`` a killed run
+    resumes after its last checkpointed epoch (the batch-order generator is checkpointed too).
+    """
     x_train, y_train = train_data
     x_test, y_test = test_data
     weights, metas = trainable_names(net, method)
@@ -160,18 +166,16 @@ def train_network(
     keep: dict = {}
     loss_fn = mse_loss_fn(net, keep)
     gen = torch.Generator().manual_seed(int(cfg.seed))
-    result = TrainResult()
 
-    def record(epoch: int, train_loss: float, train_acc: float) -> None:
+    def test_metrics() -> dict[str, float]:
         test_loss, test_acc = evaluate(net, x_test, y_test, cfg.eval_batch_size)
-        result.curves.append({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
-                              "test_loss": test_loss, "test_acc": test_acc})
+        return {"test_loss": test_loss, "test_acc": test_acc}
 
-    record(0, *evaluate(net, x_train, y_train, cfg.eval_batch_size))
-    epochs: Iterable[int] = range(1, cfg.epochs + 1)
-    if progress is not None:
-        epochs = progress(epochs, f"{method} epochs")
-    for epoch in epochs:
+    train_loss, train_acc = evaluate(net, x_train, y_train, cfg.eval_batch_size)
+    before = {"epoch": 0, "train_loss": train_loss, "train_acc": train_acc, **test_metrics()}
+
+    def epoch_fn(step: int) -> dict[str, float]:
+        epoch = step + 1
         losses, correct, seen = [], 0, 0
         for idx in iterate_batches(x_train.shape[1], cfg.batch_size, gen):
             xb, yb = x_train[:, idx], y_train[idx]
@@ -196,7 +200,16 @@ def train_network(
             losses.append(grads.train_loss * len(idx))
             correct += int((run_out.argmax(1) == yb).sum())
             seen += len(idx)
-        record(epoch, sum(losses) / seen, correct / seen)
+        return {"loss": sum(losses) / seen, "train_acc": correct / seen, **test_metrics()}
+
+    state = {"model": net, "batch_order": GeneratorState(gen),
+             **({"opt_weights": opt_w} if opt_w is not None else {}),
+             **({"opt_meta": opt_m} if opt_m is not None else {})}
+    wrap = None if progress is None else (lambda steps: progress(steps, f"{method} epochs"))
+    rows = train_loop(epoch_fn, cfg.epochs, state, checkpoint=checkpoint, progress=wrap).rows
+    result = TrainResult(curves=[before] + [
+        {"epoch": int(r["step"]) + 1, "train_loss": r["loss"], "train_acc": r["train_acc"],
+         "test_loss": r["test_loss"], "test_acc": r["test_acc"]} for r in rows])
     last = result.curves[-1]
     result.final = {"test_acc": last["test_acc"], "test_loss": last["test_loss"], "train_acc": last["train_acc"],
                     "train_loss": last["train_loss"], "epochs": cfg.epochs}

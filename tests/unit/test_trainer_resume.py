@@ -1,0 +1,91 @@
+"""Every trainer runs through the one training loop (metasnn.meta.training.train_loop): a run killed
+after a checkpoint resumes to the same weights and curve as an uninterrupted run. (sn22 meta-training:
+tests/pipeline/test_sn22_stages.py; the loop itself: test_training.py.)"""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+import torch
+
+from metasnn.baselines import transfer
+from metasnn.baselines.transfer import PretrainConfig, pretrain
+from metasnn.data import load_metadataset
+from metasnn.meta.training import CheckpointConfig
+from metasnn.plasticity import training as wu22_training
+from metasnn.plasticity.dsp import backbone_config, build_backbone
+from metasnn.plasticity.training import TrainConfig, build_network, train_network
+from tests.conftest import tiny_double_nmnist
+from tests.unit.test_hp import _toy_data
+
+CFG = PretrainConfig(steps=4, batch_size=4)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pretrain")
+    tiny_double_nmnist(tmp)
+    return load_metadataset(tmp / "meta/double_nmnist")
+
+
+def _backbone(ds):
+    torch.manual_seed(0)
+    return build_backbone(**backbone_config(ds, len(ds.classes("train")), channels=[2], input_pool=2, burn_in=0.5))
+
+
+@contextlib.contextmanager
+def _killed_at_step(monkeypatch, module, kill_step: int):
+    """``module.train_loop`` raises KeyboardInterrupt when step ``kill_step`` ends (before its checkpoint)."""
+    real_loop = module.train_loop
+
+    def killed(*args, **kwargs):
+        def after_step(step, row):
+            if step == kill_step:
+                raise KeyboardInterrupt
+        return real_loop(*args, **{**kwargs, "after_step": after_step})
+
+    with monkeypatch.context() as m:
+        m.setattr(module, "train_loop", killed)
+        yield
+
+
+def test_pretraining_resumes_after_a_kill_to_identical_weights(dataset, tmp_path, monkeypatch):
+    full = _backbone(dataset)
+    rows_full = pretrain(full, dataset, CFG, seed=0)
+    ckpt = CheckpointConfig(tmp_path / "ckpt", every=1, config_hash="run")
+    with _killed_at_step(monkeypatch, transfer, 2), pytest.raises(KeyboardInterrupt):
+        pretrain(_backbone(dataset), dataset, CFG, seed=0, checkpoint=ckpt)
+    resumed = _backbone(dataset)
+    ran: list[list[int]] = []
+    rows = pretrain(resumed, dataset, CFG, seed=0, checkpoint=ckpt, progress=lambda r: ran.append(list(r)) or r)
+    assert ran == [[2, 3]]  # resumed after the 2 checkpointed steps
+    assert rows == rows_full
+    a, b = full.state_dict(), resumed.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_checkpoint_of_another_run_is_not_resumed(dataset, tmp_path):
+    pretrain(_backbone(dataset), dataset, PretrainConfig(steps=2, batch_size=4), seed=0,
+             checkpoint=CheckpointConfig(tmp_path, every=1, config_hash="other run"))
+    rows = pretrain(_backbone(dataset), dataset, CFG, seed=0, checkpoint=CheckpointConfig(tmp_path, 1, "this run"))
+    assert [r["step"] for r in rows] == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("method", ["gp", "hp"])
+def test_wu22_training_resumes_after_a_kill_to_identical_weights(method, tmp_path, monkeypatch):
+    train, test = _toy_data(48, 0), _toy_data(24, 1)
+    cfg = TrainConfig(epochs=4, batch_size=12, lr_weights=1e-2, lr_meta=1e-2, seed=3)
+    full = build_network(method, [16, 12, 3], seed=3)
+    expected = train_network(full, method, train, test, cfg)
+    ckpt = CheckpointConfig(tmp_path, every=1, config_hash=method)
+    with _killed_at_step(monkeypatch, wu22_training, 1), pytest.raises(KeyboardInterrupt):
+        train_network(build_network(method, [16, 12, 3], seed=3), method, train, test, cfg, checkpoint=ckpt)
+    resumed = build_network(method, [16, 12, 3], seed=3)
+    ran: list[list[int]] = []
+    got = train_network(resumed, method, train, test, cfg, checkpoint=ckpt,
+                        progress=lambda steps, desc: ran.append(list(steps)) or steps)
+    assert ran == [[1, 2, 3]]  # epoch 1 was checkpointed; the shuffling generator resumes too
+    assert got.curves == expected.curves and got.final == expected.final
+    a, b = full.state_dict(), resumed.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
