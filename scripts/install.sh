@@ -8,7 +8,7 @@ VENV=.venv
 STAMP=$VENV/.metasnn-installed
 want=$(cat pyproject.toml envs/requirements-lock.txt scripts/install.sh | sha256sum | cut -d' ' -f1)
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && "$VENV/bin/python" -c "import metasnn, torch, spikingjelly, snntorch, tonic" 2>/dev/null; then
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && "$VENV/bin/python" -c "import metasnn, torch, spikingjelly, snntorch, tonic, neurobench" 2>/dev/null; then
   echo "install: .venv is up to date"
   exit 0
 fi
@@ -25,9 +25,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # spikingjelly requires torchvision/torchaudio in its metadata, which would replace torch; the parts we
 # use (activation_based.{neuron,surrogate,functional,layer}) need neither.
 "$VENV/bin/python" -m pip install --quiet --no-deps spikingjelly==2.0.0
-# snntorch: only benchmarks/bench_metatrain.py's snnTorch peer uses it. It declares no requirements and
+# snntorch: benchmarks/bench_metatrain.py's snnTorch peer and neurobench (below) use it. It declares no requirements and
 # imports only torch; --no-deps so it can never replace the pinned torch.
 "$VENV/bin/python" -m pip install --quiet --no-deps snntorch==1.0.0
-"$VENV/bin/python" -c "import metasnn, torch, spikingjelly.activation_based.neuron, snntorch, tonic; print('install: ok — torch', torch.__version__)"
+# neurobench: metasnn/evaluation/cost.py counts synaptic operations, footprint and connection sparsity with
+# it. Its metadata requires torchaudio (which would replace torch), numba, llvmlite and tonic<2; the metric
+# and model modules we use import only torch, snntorch and numpy (tqdm for neurobench.benchmarks).
+"$VENV/bin/python" -m pip install --quiet --no-deps neurobench==2.3.0
+"$VENV/bin/python" -c "import metasnn, torch, spikingjelly.activation_based.neuron, snntorch, tonic, neurobench.metrics.workload; print('install: ok — torch', torch.__version__)"
 "$VENV/bin/dvc" config --global core.analytics false >/dev/null 2>&1 || true
 echo "$want" > "$STAMP"

@@ -1,20 +1,28 @@
 """Hardware-independent cost of a trained model, NeuroBench-style — one implementation for every method.
 
 Measured by running the model on real inputs with forward hooks on its synapses
-(``nn.Linear``, ``nn.Conv1d/2d``):
+(``nn.Linear``, ``nn.Conv1d/2d``). Where NeuroBench 2.3.0 measures what a column needs, its code does
+the counting (:mod:`metasnn.evaluation.neurobench`; installed ``--no-deps`` by scripts/install.sh);
+what it cannot measure stays ours (README, "Cost columns and NeuroBench"):
 
-* **synaptic operations per sample** — for each synapse call, the dense multiply-accumulates
-  (``output elements × fan-in``) scaled by the density of its input (the fraction of non-zero
-  input elements): *effective ACs* when the input is binary (spikes: each event is one
-  accumulate per target), *effective MACs* otherwise. For convolutions the scaling by input
-  density is exact up to border effects (stated). Layers whose weights act on filtered traces
-  (the DECOLLE LIF applies ``W`` to the membrane trace ``P``) are counted as MACs at the trace's
-  density — that is what the implementation computes (a trace decays but does not return to 0
-  once input arrived, so these counts approach the dense count after the first spikes).
+* **synaptic operations per sample** — NeuroBench: for each synapse call, its
+  ``single_layer_MACs`` (the layer with every non-zero weight set to 1 and no bias, applied to the
+  binarised input) counts exactly the operations that happen: one per (non-zero weight, non-zero
+  input element) pair, so a zero-padding tap of a convolution or a zero weight is no operation;
+  ``dense_ops`` is its count with every weight and input element 1 (all in-bounds taps). It is applied
+  in the hook to the weights that ran (a MAML inner loop's fast weights included), where NeuroBench's
+  ``SynapticOperations`` class binarises the module's stored weights after the run. The kind
+  stays ours: *effective ACs* when every input of the layer is binary {0, 1} with events (spikes:
+  each event is one accumulate per target), *effective MACs* otherwise — NeuroBench calls an input
+  in {-1, 0, 1} AC per call, so a dead (all-zero) layer input would be an AC. Layers whose weights act
+  on filtered traces (the DECOLLE LIF applies ``W`` to the membrane trace ``P``) are counted as MACs at
+  the trace's non-zeros — that is what the implementation computes (a trace decays but does not
+  return to 0 once input arrived, so these counts approach the dense count after the first spikes).
   A model that runs no such module (it multiplies its weight tensors directly) has no measurable
   synaptic operations: the column is empty (``None``) and a note says why — never 0.
-* **activation sparsity per layer** — the fraction of zeros in each spiking layer's output, from
-  the binary tensors returned by the surrogate spike modules (spikingjelly ``SurrogateFunctionBase``:
+* **activation sparsity per layer** — ours (NeuroBench finds activation modules by type and cannot
+  attribute one shared spike module to layers): the fraction of zeros in each spiking layer's output,
+  from the binary tensors returned by the surrogate spike modules (spikingjelly ``SurrogateFunctionBase``:
   a non-spiking model's all-zero ReLU or pooling output is not counted), attributed to the
   neuron layer (:class:`~metasnn.snn.neuron.DecolleLIFNode`) they belong to: a spike computed
   *inside* a node's functional forward is that node's own spike ``S``; a binary tensor computed
@@ -22,12 +30,14 @@ Measured by running the model on real inputs with forward hooks on its synapses
   what that layer passes on and replaces its own ``S`` in the count. One surrogate instance shared
   by every layer (as in the sn22 conv SNN) is therefore counted per layer, once. Outside any
   node, the module's own name is used. A model may instead give its spikes via ``spike_trace``,
-  which then replaces what the hooks recorded.
-* **parameter footprint** — bytes of all parameters and buffers.
-* **state footprint** — bytes of per-sample neuron state: ``state_elements_per_sample`` if the
-  model declares it; else the state the DECOLLE nodes carry between time steps, measured on the
-  run — ``Q, P`` of the node's input size and ``U, R, S`` of its output size per sample; else the
-  spikingjelly memories materialised by the run.
+  which then replaces what the hooks recorded. The column is the mean over layers.
+* **parameter footprint** — NeuroBench ``Footprint``: bytes of all parameters and buffers.
+* **connection sparsity** — NeuroBench ``ConnectionSparsity``: the fraction of zero weights of the
+  model's synapse modules (stored weights); in :meth:`ModelCost.as_dict`, not a table column.
+* **state footprint** — ours (NeuroBench has no such metric): bytes of per-sample neuron state:
+  ``state_elements_per_sample`` if the model declares it; else the state the DECOLLE nodes carry
+  between time steps, measured on the run — ``Q, P`` of the node's input size and ``U, R, S`` of its
+  output size per sample; else the spikingjelly memories materialised by the run.
 
 Everything is per sample (divided by the batch size) and averaged over the given inputs.
 :func:`mean_columns` averages the columns of several runs (seeds) for a table row.
@@ -35,6 +45,8 @@ Everything is per sample (divided by the batch size) and averaged over the given
 
 from __future__ import annotations
 
+import copy
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -43,13 +55,15 @@ import torch
 from spikingjelly.activation_based.surrogate import SurrogateFunctionBase
 from torch import nn
 
+from metasnn.evaluation import neurobench as nb
 from metasnn.snn.neuron import DecolleLIFNode
 
 __all__ = ["LayerCost", "ModelCost", "measure_cost", "mean_columns", "COST_COLUMNS", "DENSITY_NOTE"]
 
 SYNAPSES = (nn.Linear, nn.Conv1d, nn.Conv2d)
 COST_COLUMNS = ("synaptic_ops_per_sample", "op_kind", "activation_sparsity", "param_bytes", "state_bytes")
-DENSITY_NOTE = "convolution effective ops scale dense MACs by input density (exact up to borders)"  # every ModelCost
+DENSITY_NOTE = ("synaptic operations counted by NeuroBench 2.3.0 (single_layer_MACs): one per non-zero weight x "
+                "non-zero input pair; convolution padding taps are not operations")  # every ModelCost
 
 
 @dataclass
@@ -69,6 +83,7 @@ class ModelCost:
     state_bytes: int | None
     samples: int
     notes: list[str] = field(default_factory=list)
+    connection_sparsity: float | None = None  # NeuroBench ConnectionSparsity; not a table column
 
     @property
     def synaptic_ops(self) -> float:
@@ -98,16 +113,16 @@ class ModelCost:
         return {"layers": [asdict(layer) for layer in self.layers], "activation_sparsity": dict(self.activation_sparsity),
                 "param_bytes": self.param_bytes, "state_bytes": self.state_bytes, "samples": self.samples,
                 "synaptic_ops_per_sample": self.synaptic_ops, "dense_ops_per_sample": self.dense_ops,
-                "notes": list(self.notes)}
+                "connection_sparsity": self.connection_sparsity, "notes": list(self.notes)}
 
 
-def _fan_in(module: nn.Module) -> int:
-    if isinstance(module, nn.Linear):
-        return module.in_features
-    k = 1
-    for s in module.kernel_size:  # type: ignore[union-attr]
-        k *= int(s)
-    return (module.in_channels // module.groups) * k  # type: ignore[union-attr]
+def _counting_copy(module: nn.Module, dtype: torch.dtype) -> nn.Module:
+    """A hook-free shallow copy of ``module`` with its current weights (fast weights of a functional call
+    included) detached, in ``dtype``: what NeuroBench's ``single_layer_MACs`` deep-copies and binarises."""
+    shadow = copy.copy(module)
+    shadow._parameters = {k: None if v is None else v.detach().to(dtype) for k, v in module._parameters.items()}
+    shadow._forward_hooks, shadow._forward_pre_hooks = OrderedDict(), OrderedDict()
+    return shadow
 
 
 def _is_binary(t: torch.Tensor) -> bool:
@@ -128,6 +143,9 @@ def measure_cost(
     ``spike_trace`` optionally maps layer names to their output spikes when the model computes
     them outside hookable modules; it replaces the activation sparsity the hooks recorded.
     """
+    nb.require_neurobench()
+    from neurobench.metrics.utils.layers import single_layer_MACs as single_layer_macs
+
     samples = int(inputs.shape[batch_dim])
     stats: dict[str, dict[str, Any]] = {}
     spikes: dict[tuple[str, str], list[float]] = {}  # (layer, "own" | "out" | "module") -> [zeros, elements]
@@ -142,11 +160,15 @@ def measure_cost(
         if not isinstance(x, torch.Tensor) or not isinstance(output, torch.Tensor):
             return
         name = names.get(module, type(module).__name__)
-        dense = float(output.numel()) * _fan_in(module)
+        # NeuroBench counts on binarised copies: at least float32, so that fp16/bf16 models count like the rest
+        dtype = torch.promote_types(x.dtype, torch.float32) if x.dtype.is_floating_point else torch.float32
+        shadow = _counting_copy(module, dtype)
+        effective, _ = single_layer_macs(x.to(dtype), shadow)
+        dense, _ = single_layer_macs(x.to(dtype), shadow, total=True)
         density = float((x != 0).sum().item()) / max(1, x.numel())
         rec = stats.setdefault(name, {"dense": 0.0, "effective": 0.0, "nnz": 0.0, "numel": 0.0, "binary": True})
-        rec["dense"] += dense
-        rec["effective"] += dense * density
+        rec["dense"] += float(dense)
+        rec["effective"] += float(effective)
         rec["nnz"] += density * x.numel()
         rec["numel"] += x.numel()
         rec["binary"] = rec["binary"] and _is_binary(x)
@@ -218,8 +240,7 @@ def measure_cost(
         for (layer, role), (zeros, total) in spikes.items():
             if total and (role != "own" or (layer, "out") not in spikes):  # what a layer passes on wins
                 sparsity[layer] = zeros / total
-    param_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
-    param_bytes += sum(b.numel() * b.element_size() for b in model.buffers())
+    param_bytes = nb.footprint(model)
     state_bytes = None
     declared = getattr(model, "state_elements_per_sample", None)
     if callable(declared):
@@ -237,7 +258,8 @@ def measure_cost(
         else:
             notes.append("state footprint not measurable: the model keeps no per-sample state in modules")
     return ModelCost(layers=layers, activation_sparsity=sparsity, param_bytes=int(param_bytes),
-                     state_bytes=state_bytes, samples=samples, notes=notes)
+                     state_bytes=state_bytes, samples=samples, notes=notes,
+                     connection_sparsity=nb.connection_sparsity(model))
 
 
 def mean_columns(runs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

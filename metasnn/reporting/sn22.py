@@ -49,11 +49,13 @@ TABLE2_COST_NOTES = (
     "task 0 of the fixed evaluation set (--eval-seed), run through the model adapted on that task's support (the "
     "test-time inner loop); mean over seeds (the same on the val and test rows).",
     "SNN: every synapse W multiplies the DECOLLE membrane trace P (a filtered trace, not spikes), so its "
-    "operations are MACs at P's density over all T steps (burn-in included); P decays but does not return to 0 "
-    "once input arrived, so after the first spikes this is close to the dense count. activation_sparsity: the "
+    "operations are MACs, counted by NeuroBench (one per non-zero weight x non-zero P entry; convolution padding "
+    "taps are not operations) over all T steps (burn-in included); P decays but does not return to 0 once input "
+    "arrived, so after the first spikes this is close to the dense count. activation_sparsity: the "
     "inter-layer spikes H(pool(U)) of the conv layers and the output layer's spikes; state_bytes: Q, P, U, R, S "
     "of every layer.",
-    "MAML CNN: MACs of the convs and the linear layer on the time-summed image at their input density; no "
+    "MAML CNN: MACs of the convs and the linear layer on the time-summed image (NeuroBench's count: non-zero "
+    "weight x non-zero input pairs); no "
     "spiking layer and no neuron state, so activation_sparsity and state_bytes are empty.",
 )
 

@@ -14,6 +14,7 @@ from metasnn.evaluation.cost import COST_COLUMNS
 from metasnn.io import load_tensors
 from pipeline import (
     cross_dataset,
+    cross_dataset_eval,
     evaluate_fewshot,
     ip2_train,
     metatrain,
@@ -34,6 +35,12 @@ def _param_bytes(state_dict) -> int:
     return sum(v.numel() * v.element_size() for v in state_dict.values())
 
 
+def _taps(n: int, k: int, pad: int, stride: int = 1) -> int:
+    """In-bounds kernel taps summed over the outputs of one conv dimension: NeuroBench's dense count (a padding
+    tap is no synapse)."""
+    return sum(sum(0 <= o * stride - pad + t < n for t in range(k)) for o in range((n + 2 * pad - k) // stride + 1))
+
+
 def _sn22_dense_ops(payload, steps: int) -> float:
     """Dense MACs per sample of the sn22 conv stack + readout (all T steps for the SNN), from its geometry."""
     from metasnn.meta.sn22 import load_learner
@@ -46,7 +53,8 @@ def _sn22_dense_ops(payload, steps: int) -> float:
     for i, layer in enumerate(model.layers):
         syn = getattr(layer, "synapse", layer)
         if i < model.num_conv:  # 'same' convs, 2x2 pooling after each
-            total += syn.out_channels * (h >> i) * (w >> i) * syn.in_channels * syn.kernel_size[0] * syn.kernel_size[1]
+            k, pad = syn.kernel_size[0], syn.padding[0]
+            total += syn.out_channels * syn.in_channels * _taps(h >> i, k, pad) * _taps(w >> i, k, pad)
         else:
             total += syn.in_features * syn.out_features
     return total * (steps if isinstance(model, SN22ConvSNN) else 1)  # the CNN sees one time-summed image
@@ -152,8 +160,8 @@ def test_wu22_fewshot_table_carries_the_cost_of_the_hp_model(trained):
     dense = float(net.readout.synapse.in_features * net.readout.synapse.out_features)  # one step per query
     _, h, w = load_metadataset(meta).frame_shape
     for conv in net.convs:  # 3x3, stride 2, padding 1, on the time-summed image
+        dense += conv.out_channels * conv.in_channels * _taps(h, 3, 1, 2) * _taps(w, 3, 1, 2)
         h, w = (h + 1) // 2, (w + 1) // 2
-        dense += conv.out_channels * h * w * conv.in_channels * 9
     assert cost["dense_ops_per_sample"] == pytest.approx(dense)
     _check_cost(cost, dense=dense, param_bytes=_param_bytes(net.state_dict()))
     assert cost["state_bytes"] == 5 * net.ways * 4  # U, Q, P, R, S of the readout neurons, float32
@@ -170,12 +178,18 @@ def test_wu22_fewshot_table_carries_the_cost_of_the_hp_model(trained):
 def test_cross_dataset_rows_carry_each_methods_cost(trained):
     tmp, meta, runs = trained
     tables = tmp / "tables_cross"
-    models = [runs / "sn22_metatrain/maml_snn/double_nmnist/seed0", runs / "sn22_metatrain/maml_cnn/double_nmnist/seed0",
-              runs / "wu22_fewshot_hp/double_nmnist/seed0", runs / "ip2_train/double_nmnist/seed0"]
+    models = {"maml_snn": runs / "sn22_metatrain/maml_snn/double_nmnist/seed0",
+              "maml_cnn": runs / "sn22_metatrain/maml_cnn/double_nmnist/seed0",
+              "hp": runs / "wu22_fewshot_hp/double_nmnist/seed0", "ip2": runs / "ip2_train/double_nmnist/seed0"}
+    for method, model in models.items():  # one cross_dataset_eval job per trained model, then the table
+        assert run_stage(cross_dataset_eval, "cross_dataset_eval", [
+            "--method", method, "--train-dataset", "double_nmnist", "--seed", "0", "--model", str(model),
+            "--data", str(meta), "--episodes", "2", "--queries", "2", "--out", str(tmp / "cross" / method),
+            "--scale", "smoke"], tmp) == 0
     assert run_stage(cross_dataset, "cross_dataset", [
-        "--data", str(meta), "--models", *map(str, models), "--episodes", "2", "--queries", "2",
-        "--tables-dir", str(tables), "--figures-dir", str(tmp / "figures_cross"), "--out", str(tmp / "cross"),
-        "--scale", "smoke"], tmp) == 0
+        "--runs", *[str(tmp / "cross" / m) for m in models], "--data", str(meta), "--episodes", "2",
+        "--tables-dir", str(tables), "--figures-dir", str(tmp / "figures_cross"),
+        "--provenance", str(tmp / "cross_table/provenance.json"), "--scale", "smoke"], tmp) == 0
     rows = {r["method"]: r for r in _rows(tables / "cross_dataset.csv") if r["reproduced_mean"]}
     assert set(rows) == {"maml_snn", "maml_cnn", "hp", "ip2"}
     sn22 = {m: load_tensors(runs / f"sn22_metatrain/{m}/double_nmnist/seed0/model.pt") for m in ("maml_snn", "maml_cnn")}
@@ -183,10 +197,11 @@ def test_cross_dataset_rows_carry_each_methods_cost(trained):
         _check_cost(rows[m], dense=None, param_bytes=_param_bytes(payload["state_dict"]), spiking=m == "maml_snn")
     from metasnn.meta.methods import load_evaluator
 
-    _check_cost(rows["hp"], dense=None, param_bytes=_param_bytes(load_evaluator("hp", models[2]).net.state_dict()))
-    ip2 = load_evaluator("ip2", models[3]).net
+    _check_cost(rows["hp"], dense=None, param_bytes=_param_bytes(load_evaluator("hp", models["hp"]).net.state_dict()))
+    ip2 = load_evaluator("ip2", models["ip2"]).net
     _check_cost(rows["ip2"], dense=None, param_bytes=_param_bytes(ip2.state_dict()), synapses=False)
     md = (tables / "cross_dataset.md").read_text()
     assert "cost, ip2: no synapse module" in md and "cost, hp: not counted: the plastic current" in md
-    costs = json.loads((tmp / "cross/costs.json").read_text())
-    assert set(costs) == {f"{m}|double_nmnist|double_nmnist" for m in rows}
+    for m in rows:
+        (test,) = json.loads((tmp / "cross" / m / "result.json").read_text())["tests"]
+        assert test["test_dataset"] == "double_nmnist" and set(test["cost"]) == set(COST_COLUMNS)

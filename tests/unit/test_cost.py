@@ -32,12 +32,13 @@ def test_dense_inputs_count_macs_and_spiking_layers_report_sparsity():
     x = torch.tensor([[0.5, 0.25]])
     cost = measure_cost(model, x, batch_dim=0)
     first, second = cost.layers
-    assert first.op_kind == "MAC" and first.effective_ops == pytest.approx(8)
+    assert first.op_kind == "MAC" and first.dense_ops == pytest.approx(8)
+    assert first.effective_ops == pytest.approx(4)  # each target has one non-zero weight: a zero weight is no synapse
     assert second.op_kind == "AC" and second.input_density == pytest.approx(0.5)
     assert second.effective_ops == pytest.approx(2)  # two spikes x one target
     assert cost.activation_sparsity["1"] == pytest.approx(0.5)
     cols = cost.columns()
-    assert cols["synaptic_ops_per_sample"] == pytest.approx(10) and cols["op_kind"] == "AC+MAC"
+    assert cols["synaptic_ops_per_sample"] == pytest.approx(6) and cols["op_kind"] == "AC+MAC"
 
 
 def test_a_dead_non_spiking_layer_is_neither_a_spike_nor_an_accumulate():
@@ -52,14 +53,20 @@ def test_a_dead_non_spiking_layer_is_neither_a_spike_nor_an_accumulate():
     assert cost.layers[1].effective_ops == 0.0
 
 
-def test_conv_effective_ops_scale_with_input_density():
+def _taps(n: int, k: int, pad: int, stride: int = 1) -> int:
+    """In-bounds kernel taps summed over the outputs of one conv dimension (padding taps are no synapses)."""
+    return sum(sum(0 <= o * stride - pad + t < n for t in range(k)) for o in range((n + 2 * pad - k) // stride + 1))
+
+
+def test_conv_ops_count_each_event_once_per_target_it_reaches():
     conv = nn.Conv2d(1, 2, 3, padding=1, bias=False)
-    x = torch.zeros(1, 1, 4, 4)
     dense = measure_cost(nn.Sequential(conv), torch.ones(1, 1, 4, 4), batch_dim=0).layers[0]
-    x[0, 0, 0, 0] = 1.0
-    sparse = measure_cost(nn.Sequential(conv), x, batch_dim=0).layers[0]
-    assert dense.dense_ops == pytest.approx(2 * 16 * 9)
-    assert sparse.effective_ops == pytest.approx(dense.dense_ops / 16)
+    assert dense.dense_ops == pytest.approx(2 * _taps(4, 3, 1) ** 2) == 2 * 10 * 10  # not 2 x 16 x 9: borders
+    assert dense.effective_ops == pytest.approx(dense.dense_ops)
+    corner, centre = torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 4)
+    corner[0, 0, 0, 0] = centre[0, 0, 1, 1] = 1.0
+    assert measure_cost(nn.Sequential(conv), corner, batch_dim=0).layers[0].effective_ops == pytest.approx(2 * 4)
+    assert measure_cost(nn.Sequential(conv), centre, batch_dim=0).layers[0].effective_ops == pytest.approx(2 * 9)
 
 
 def test_declared_state_is_used():
@@ -100,7 +107,8 @@ def test_conv_snn_ops_and_state_from_its_geometry():
     model, x = _tiny_conv_snn()
     cost = measure_cost(model, x)
     steps = x.shape[0]
-    dense = steps * (2 * 8 * 8 * 2 * 25 + 3 * 4 * 4 * 2 * 25 + 3 * 2 * 2 * 3)  # conv0, conv1, readout per step
+    # conv0 (2->2, 5x5 pad 2 on 8x8), conv1 (2->3 on 4x4), readout (12->3) per step: in-bounds taps only
+    dense = steps * (2 * 2 * _taps(8, 5, 2) ** 2 + 3 * 2 * _taps(4, 5, 2) ** 2 + 3 * 2 * 2 * 3)
     assert cost.dense_ops == pytest.approx(dense)
     assert 0 < cost.synaptic_ops <= cost.dense_ops
     assert {layer.op_kind for layer in cost.layers} == {"MAC"}  # W acts on the membrane trace P, not spikes
