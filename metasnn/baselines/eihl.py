@@ -20,7 +20,7 @@ trained on the support set, :class:`metasnn.baselines.stbp.TransferFewShot`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from metasnn.baselines.transfer import PretrainConfig, _batch
+from metasnn.config_dict import DictConfig
 from metasnn.errors import ConfigError
 from metasnn.meta.maml import accuracy
 from metasnn.meta.training import check_finite_loss
@@ -41,7 +42,7 @@ EXCITATION, INHIBITION = 0, 1
 
 
 @dataclass(frozen=True)
-class EIHLConfig:
+class EIHLConfig(DictConfig):
     contraction: float = 0.05  # κ: w ← (1 − κ) w per inhibition step
     prune_fraction: float = 0.02  # smallest non-zero weights zeroed per inhibition step and layer
     switch_delta: float = 0.005  # sparsity change that ends a phase
@@ -53,9 +54,6 @@ class EIHLConfig:
             raise ConfigError("EIHL: contraction and prune_fraction must be in [0, 1)")
         if self.switch_delta <= 0 or self.silent_fraction <= 0 or self.min_phase < 1:
             raise ConfigError("EIHL: switch_delta and silent_fraction must be > 0, min_phase >= 1")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def synaptic_weights(model: nn.Module) -> list[torch.Tensor]:

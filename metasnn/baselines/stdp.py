@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 
+from metasnn.config_dict import DictConfig
 from metasnn.errors import ConfigError
 from metasnn.meta.maml import accuracy
+from metasnn.snn.traces import exponential_trace
 
 if TYPE_CHECKING:
     from metasnn.plasticity.dsp import MethodRun
@@ -38,7 +40,7 @@ __all__ = ["STDPConfig", "stdp_traces", "stdp_update", "STDPFewShot", "train_and
 
 
 @dataclass(frozen=True)
-class STDPConfig:
+class STDPConfig(DictConfig):
     """Pair-based STDP constants (time constants in ms) and the number of support presentations."""
 
     a_plus: float = 0.01
@@ -53,18 +55,11 @@ class STDPConfig:
         if self.a_plus < 0 or self.a_minus < 0 or self.presentations < 1:
             raise ConfigError("STDP amplitudes must be >= 0 and presentations >= 1")
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 def stdp_traces(spikes: torch.Tensor, decay: float) -> torch.Tensor:
-    """``x(t) = decay · x(t−1) + s(t)`` over the leading time axis of ``spikes`` ``[T, ...]``."""
-    out = []
-    trace = torch.zeros_like(spikes[0])
-    for s_t in spikes.unbind(0):
-        trace = decay * trace + s_t
-        out.append(trace)
-    return torch.stack(out)
+    """``x(t) = decay · x(t−1) + s(t)`` over the leading time axis of ``spikes`` ``[T, ...]``
+    (:func:`~metasnn.snn.traces.exponential_trace`)."""
+    return exponential_trace(spikes, decay)
 
 
 def stdp_update(pre: torch.Tensor, post: torch.Tensor, cfg: STDPConfig, dt_ms: float = 1.0) -> torch.Tensor:
@@ -159,4 +154,4 @@ def load_evaluator(model_dir: str | Path) -> STDPFewShot:
     bb = dict(data["backbone"])
     backbone = build_backbone(bb.pop("frame_shape"), bb.pop("ways"), **bb)
     backbone.load_state_dict(data["state_dict"])
-    return STDPFewShot(backbone, STDPConfig(**data["stdp"]), data["ways"], data["num_steps"], data["dt_ms"])
+    return STDPFewShot(backbone, STDPConfig.from_dict(data["stdp"]), data["ways"], data["num_steps"], data["dt_ms"])

@@ -15,7 +15,7 @@ N-MNIST Test set, when models were trained on the shipped subset) needs three st
 validating readers and builder as the pipeline (source ``local``); ``evaluate_trained`` rebuilds any
 registered method's model (:mod:`metasnn.meta.methods`) and scores it on tasks ``0..tasks-1`` of the
 protocol's seeded sampler — the tasks every method sees. Episodes of another frame size or T are
-resampled to the model's (:func:`metasnn.evaluation.cross_dataset.resample_frames`).
+resampled to the model's (:func:`metasnn.data.transforms.resample_frames`).
 """
 
 from __future__ import annotations

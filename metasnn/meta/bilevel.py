@@ -61,9 +61,7 @@ def bilevel_gradients(
     result = adapt(params, loss_fn, train[0], train[1], inner)
     weight_grads = {n: -d / inner_lr for n, d in result.updates[0].items()}
     val_loss, _ = loss_fn(result.params, val[0], val[1])
-    metas = [params[n] for n in meta_names]
-    grads = torch.autograd.grad(val_loss, metas, allow_unused=True) if metas else []
-    meta_grads = {n: (g if g is not None else torch.zeros_like(params[n])) for n, g in zip(meta_names, grads, strict=True)}
+    meta_grads = _gradients(val_loss, params, meta_names) if meta_names else {}
     return BilevelGradients(weight_grads, meta_grads, result.support_losses[0], float(val_loss.detach()))
 
 
@@ -76,12 +74,16 @@ def joint_gradients(
 ) -> BilevelGradients:
     """wu22 code: one minibatch loss, its gradient for both ``w`` and ``θ``."""
     loss, outputs = loss_fn(params, batch[0], batch[1])
-    names = [*weight_names, *meta_names]
-    grads = torch.autograd.grad(loss, [params[n] for n in names], allow_unused=True)
-    g = {n: (gr if gr is not None else torch.zeros_like(params[n])) for n, gr in zip(names, grads, strict=True)}
+    g = _gradients(loss, params, [*weight_names, *meta_names])
     value = float(loss.detach())
     return BilevelGradients({n: g[n] for n in weight_names}, {n: g[n] for n in meta_names}, value, value,
                             outputs.detach())
+
+
+def _gradients(loss: torch.Tensor, params: Mapping[str, torch.Tensor], names: Sequence[str]) -> dict[str, torch.Tensor]:
+    """``∂loss/∂params[n]`` for each of ``names``; zeros where ``loss`` does not depend on it."""
+    grads = torch.autograd.grad(loss, [params[n] for n in names], allow_unused=True)
+    return {n: (g if g is not None else torch.zeros_like(params[n])) for n, g in zip(names, grads, strict=True)}
 
 
 def apply_gradients(params: Mapping[str, torch.Tensor], grads: Mapping[str, torch.Tensor],

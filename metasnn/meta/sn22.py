@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from metasnn.config_dict import DictConfig
 from metasnn.errors import ConfigError
-from metasnn.meta.maml import InnerLoop, UpdateTransform, functional_loss, meta_loss, threshold_transform
+from metasnn.meta.maml import InnerLoop, UpdateTransform, adapt, functional_loss, meta_loss, threshold_transform
 from metasnn.meta.outer import MetaOptimizer
 from metasnn.meta.training import CheckpointConfig, TrainResult, train_loop
 from metasnn.snn import build_model, initialise, layer_parameter_groups
@@ -60,7 +61,7 @@ METHODS: dict[str, tuple[str, bool]] = {
 
 
 @dataclass(frozen=True)
-class SN22Config:
+class SN22Config(DictConfig):
     """Everything that defines one sn22 meta-training run (hashed for checkpoints)."""
 
     method: str = "maml_snn"
@@ -113,17 +114,6 @@ class SN22Config:
         if self.method == "maml_cnn" and self.cnn_variant == "softsign":
             return "sn22_cnn_softsign"
         return name
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["channels"] = list(self.channels)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> SN22Config:
-        d = dict(d)
-        d["channels"] = tuple(d.get("channels", (32, 64, 128)))
-        return cls(**d)
 
 
 def build_learner(cfg: SN22Config, frame_shape: tuple[int, int, int], time_bin_ms: float = 1.0) -> nn.Module:
@@ -247,7 +237,6 @@ class SN22Evaluator:
 
     def __call__(self, episode: Any) -> float:
         from metasnn.evaluation.fewshot import evaluate_tasks
-        from metasnn.meta.maml import functional_loss
 
         params = dict(self.model.named_parameters())
         (outcome,) = evaluate_tasks(params, functional_loss(self.model), [episode], make_inner_loop(self.cfg, self.model))
@@ -256,8 +245,6 @@ class SN22Evaluator:
     def adapted_params(self, episode: Any, steps: int | None = None) -> dict[str, torch.Tensor]:
         """The fast weights of the test-time inner loop on ``episode``'s support (first order, as
         :func:`~metasnn.evaluation.fewshot.evaluate_tasks` adapts), detached."""
-        from metasnn.meta.maml import adapt
-
         leaves = {k: v.detach().clone().requires_grad_(True) for k, v in self.model.named_parameters()}
         inner = make_inner_loop(self.cfg, self.model, steps=steps)
         res = adapt(leaves, functional_loss(self.model), episode.support_x, episode.support_y, inner,

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +38,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from metasnn.config_dict import DictConfig
+from metasnn.data.transforms import sum_pool
 from metasnn.errors import ConfigError
 from metasnn.meta.maml import InnerLoop, Params, accuracy, adapt
 from metasnn.meta.outer import MetaOptimizer
 from metasnn.meta.training import CheckpointConfig, TrainResult, train_loop
 from metasnn.snn import SN22ConvSNN, build_model, initialise
-from metasnn.snn.models import pool_input
 
 __all__ = [
     "DSPConfig",
@@ -115,7 +116,7 @@ class MethodRun:
 
 
 @dataclass(frozen=True)
-class DSPConfig:
+class DSPConfig(DictConfig):
     """Everything that defines one dsp meta-training run."""
 
     ways: int = 5
@@ -146,17 +147,6 @@ class DSPConfig:
             raise ConfigError(f"dsp: the meta learning rate beta must be > 0, got {self.beta}")
         if not 0.0 <= self.burn_in < 1.0:
             raise ConfigError(f"dsp: burn_in is a fraction in [0, 1), got {self.burn_in}")
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["channels"] = list(self.channels)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> DSPConfig:
-        d = dict(d)
-        d["channels"] = tuple(d.get("channels", (8, 16)))
-        return cls(**d)
 
 
 # --------------------------------------------------------------------------- the rule
@@ -210,7 +200,7 @@ class DSPLearner(nn.Module):
         snn = self.snn
         steps, batch = x.shape[0], x.shape[1]
         if snn.num_conv == 0:
-            h = pool_input(x, snn.input_pool).flatten(2)
+            h = sum_pool(x, snn.input_pool).flatten(2)
         else:
             _, potentials = snn.run(x, burn_in=0, record=True)
             u = potentials[snn.num_conv - 1]

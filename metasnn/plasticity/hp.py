@@ -39,11 +39,13 @@ collapse (all outputs above 1.1 get no gradient).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from metasnn.config_dict import DictConfig
+from metasnn.data.transforms import sum_pool
 from metasnn.snn.neuron import DecolleLIFNode, NodeState
 from metasnn.snn.surrogate import Box
 
@@ -70,7 +72,7 @@ META_PARAMETERS = ("alpha", "eta_pre", "beta_post")
 
 
 @dataclass(frozen=True)
-class HPConfig:
+class HPConfig(DictConfig):
     """Constants of the wu22 HP layer (spec values by default)."""
 
     threshold: float = 0.4
@@ -94,9 +96,6 @@ class HPConfig:
             raise ValueError(f"HPConfig.decay must be in [0, 1), got {self.decay}")
         if self.readout not in READOUTS:
             raise ValueError(f"HPConfig.readout must be one of {READOUTS}, got {self.readout!r}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def wu22_node(threshold: float = 0.4, decay: float = 0.4, half_width: float = 0.5) -> DecolleLIFNode:
@@ -374,10 +373,7 @@ def prepare_inputs(frames: torch.Tensor, pool: int = 1, binarize: bool = True) -
     ``pool`` > 1 sums counts over ``pool × pool`` blocks; ``binarize`` turns counts into spikes (1 where
     any event fell in the bin), so input rates are spikes per input per step.
     """
-    t, b = frames.shape[:2]
-    x = frames.flatten(0, 1)
-    if pool > 1:
-        x = torch.nn.functional.avg_pool2d(x, pool) * (pool * pool)
+    x = sum_pool(frames, pool)
     if binarize:
         x = (x > 0).to(frames.dtype)
-    return x.reshape(t, b, -1)
+    return x.flatten(2)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +42,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from metasnn.config_dict import DictConfig
 from metasnn.errors import ConfigError
 from metasnn.meta.maml import InnerLoop, accuracy, adapt
 from metasnn.plasticity.encoding import input_size, pooled_input
-from metasnn.snn.neuron import DecolleLIFNode
+from metasnn.plasticity.model_file import load_network, networks_payload
+from metasnn.snn.neuron import DecolleLIFNode, decolle_step
 from metasnn.snn.surrogate import FastSigmoid
 
 __all__ = ["INTRINSIC", "DEFAULT_INNER_LR", "IP2Config", "IntrinsicLIFNode", "IntrinsicNet", "parse_mask",
@@ -71,7 +73,7 @@ def parse_mask(text: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class IP2Config:
+class IP2Config(DictConfig):
     model: str = "intrinsic"  # intrinsic | point
     recurrent: bool = True
     ways: int = 5
@@ -98,16 +100,6 @@ class IP2Config:
         if not 0.0 < self.criterion <= 1.0 or self.max_steps < 1:
             raise ConfigError("ip2: criterion must be in (0, 1] and max_steps >= 1")
 
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["grid"], d["mask"] = list(self.grid), list(self.mask)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> IP2Config:
-        d = dict(d)
-        d["grid"], d["mask"] = tuple(d["grid"]), tuple(d["mask"])
-        return cls(**d)
 
 
 class IntrinsicLIFNode(DecolleLIFNode):
@@ -117,15 +109,11 @@ class IntrinsicLIFNode(DecolleLIFNode):
         super().__init__(nn.Identity(), surrogate_function=surrogate_function)
 
     def single_step_functional_forward(self, inputs, states, alpha=None, beta=None, threshold=None, **kwargs):
-        """One step with tensors ``alpha``, ``beta``, ``threshold`` (``[hidden]``); returns ``((U,), state)``."""
-        current = inputs[0]
-        _, q, p, r, s = states
-        q_new = beta * q + (1.0 - beta) * current
-        p = alpha * p + (1.0 - alpha) * q_new
-        r = self.alpha_refractory * r - ((1.0 - self.alpha_refractory) * self.w_refractory) * s
-        u = p + r
-        s = self.surrogate_function(u - threshold)
-        return (u,), (u, q_new, p, r, s)
+        """One step (:func:`~metasnn.snn.neuron.decolle_step`, ``P`` from this step's ``Q``) with tensors
+        ``alpha``, ``beta``, ``threshold`` (``[hidden]``); returns ``((U,), state)``."""
+        params = self.params._replace(alpha=alpha, beta=beta, threshold=threshold, p_from_new_q=True)
+        u, state = decolle_step(inputs[0], states, params)
+        return (u,), state
 
 
 class IntrinsicNet(nn.Module):
@@ -282,16 +270,10 @@ class IP2Evaluator:
 
 def model_payload(nets: Mapping[str, IntrinsicNet], frame_shape: Sequence[int], num_steps: int,
                   extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    return {"models": {k: {"state_dict": n.state_dict(), "config": n.config.to_dict()} for k, n in nets.items()},
-            "frame_shape": list(frame_shape), "num_steps": int(num_steps), **(extra or {})}
+    """``model.pt`` content: every model's weights and config, the training frames' geometry and ``extra``."""
+    return networks_payload("models", nets, frame_shape, num_steps, extra)
 
 
 def load_evaluator(model_dir: Path, model: str = "intrinsic") -> IP2Evaluator:
     """Rebuild the ``model`` network written by ``pipeline.ip2_train`` into ``model_dir``."""
-    from metasnn.io import load_tensors
-
-    payload = load_tensors(Path(model_dir) / "model.pt")
-    entry = payload["models"][model]
-    net = IntrinsicNet(IP2Config.from_dict(entry["config"]))
-    net.load_state_dict(entry["state_dict"])
-    return IP2Evaluator(net, tuple(payload["frame_shape"]), int(payload["num_steps"]))
+    return IP2Evaluator(*load_network(model_dir, "models", model, lambda c: IntrinsicNet(IP2Config.from_dict(c))))

@@ -46,7 +46,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,13 +54,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from metasnn.config_dict import DictConfig
 from metasnn.errors import ConfigError
 from metasnn.meta.maml import accuracy
 from metasnn.meta.outer import MetaOptimizer
 from metasnn.meta.training import TrainResult, train_loop
 from metasnn.plasticity.encoding import input_size, pooled_input
+from metasnn.plasticity.model_file import load_network, networks_payload
 from metasnn.snn.neuron import DecolleLIFNode
 from metasnn.snn.surrogate import FastSigmoid
+from metasnn.snn.traces import exponential_trace, trace_step
 
 __all__ = ["VARIANTS", "RULE_TERMS", "MP23Config", "rule_update", "max_abs_normalise", "MetaplasticityNet",
            "encode_episode", "es_gradient", "metatrain", "evaluate", "load_evaluator"]
@@ -76,7 +79,7 @@ VARIANTS: dict[str, tuple[tuple[str, ...], bool]] = {
 
 
 @dataclass(frozen=True)
-class MP23Config:
+class MP23Config(DictConfig):
     """One mp23 run (all fields recorded in the model file and provenance)."""
 
     variant: str = "abcd"
@@ -111,17 +114,6 @@ class MP23Config:
             raise ConfigError(f"mp23.rule_lr_factor must be > 0, got {self.rule_lr_factor}")
         if not 0.0 <= self.trace_decay < 1.0:
             raise ConfigError(f"mp23.trace_decay must be in [0, 1), got {self.trace_decay}")
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["grid"] = list(self.grid)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> MP23Config:
-        d = dict(d)
-        d["grid"] = tuple(d["grid"])
-        return cls(**d)
 
 
 def rule_update(pre: torch.Tensor, post: torch.Tensor, eta: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
@@ -217,7 +209,7 @@ class MetaplasticityNet(nn.Module):
         for t in range(x.shape[0]):
             drive = self.plastic_drive(x[t], w) + clamp
             _, state = self.output.single_step_functional_forward((drive,), state)
-            y = cfg.trace_decay * y + (1.0 - cfg.trace_decay) * state[4]
+            y = trace_step(y, state[4], cfg.trace_decay, 1.0 - cfg.trace_decay)
             w = bound_max_abs(w + rule_update(x[t], y, r["eta"], r["a"], r["b"], r["c"], r["d"]))
         return max_abs_normalise(w, cfg.eps)
 
@@ -248,11 +240,8 @@ def encode_episode(episode: Any, grid: tuple[int, int], steps: int) -> Any:
 
 
 def _trace(spikes: torch.Tensor, decay: float) -> torch.Tensor:
-    out, tr = [], torch.zeros_like(spikes[0])
-    for s in spikes.unbind(0):
-        tr = decay * tr + (1.0 - decay) * s
-        out.append(tr)
-    return torch.stack(out)
+    """The running average ``x ← decay·x + (1 − decay)·s`` of ``spikes`` ``[T, ...]`` over time."""
+    return exponential_trace(spikes, decay, 1.0 - decay)
 
 
 def es_gradient(loss_of: Callable[[], float], params: list[torch.Tensor], sigma: float, pairs: int,
@@ -356,16 +345,10 @@ class MP23Evaluator:
 
 def model_payload(nets: Mapping[str, MetaplasticityNet], frame_shape: tuple[int, ...], num_steps: int) -> dict[str, Any]:
     """``model.pt`` content: every variant's weights and config, plus the training frames' geometry."""
-    return {"variants": {v: {"state_dict": n.state_dict(), "config": n.config.to_dict()} for v, n in nets.items()},
-            "frame_shape": list(frame_shape), "num_steps": int(num_steps)}
+    return networks_payload("variants", nets, frame_shape, num_steps)
 
 
 def load_evaluator(model_dir: Path, variant: str = "abcd") -> MP23Evaluator:
     """Rebuild the ``variant`` network written by ``pipeline.mp23_train`` into ``model_dir``."""
-    from metasnn.io import load_tensors
-
-    payload = load_tensors(Path(model_dir) / "model.pt")
-    entry = payload["variants"][variant]
-    net = MetaplasticityNet(MP23Config.from_dict(entry["config"]))
-    net.load_state_dict(entry["state_dict"])
-    return MP23Evaluator(net, tuple(payload["frame_shape"]), int(payload["num_steps"]))
+    loaded = load_network(model_dir, "variants", variant, lambda c: MetaplasticityNet(MP23Config.from_dict(c)))
+    return MP23Evaluator(*loaded)

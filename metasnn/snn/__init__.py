@@ -1,4 +1,4 @@
-"""Spiking building blocks shared by every method: one neuron, one surrogate, models by name."""
+"""Spiking building blocks shared by every method: one neuron step, one trace, one surrogate, models by name."""
 
 from metasnn.snn.init import INIT_SCHEMES, default_init, initialise, lsuv_init
 from metasnn.snn.models import (
@@ -10,12 +10,18 @@ from metasnn.snn.models import (
     pool_input,
     resolve_burn_in,
 )
-from metasnn.snn.neuron import DecolleLIFNode
+from metasnn.snn.neuron import DecolleLIFNode, DecolleParams, DecolleState, decolle_step
 from metasnn.snn.registry import build_model, model_names, register_model
 from metasnn.snn.surrogate import FastSigmoid, fast_sigmoid_grad, fast_sigmoid_spike, softsign
+from metasnn.snn.traces import exponential_trace, trace_step
 
 __all__ = [
     "DecolleLIFNode",
+    "DecolleParams",
+    "DecolleState",
+    "decolle_step",
+    "exponential_trace",
+    "trace_step",
     "FastSigmoid",
     "fast_sigmoid_spike",
     "fast_sigmoid_grad",

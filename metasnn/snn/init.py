@@ -77,7 +77,7 @@ def lsuv_init(
                 continue
             mean = var = float("nan")
             for _ in range(max_iter):
-                u = model.layer_potentials(x_seq)[i]  # type: ignore[attr-defined]
+                u = model.layer_potentials(x_seq, upto=i)[i]  # type: ignore[attr-defined]  # layers 0..i only
                 mean, var = float(u.mean()), float(u.var())
                 if not (math.isfinite(mean) and math.isfinite(var)):
                     break

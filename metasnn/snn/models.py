@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from metasnn.data.transforms import sum_pool
 from metasnn.snn.neuron import DecolleLIFNode, NodeState
 from metasnn.snn.surrogate import FastSigmoid, softsign
 
@@ -38,6 +39,9 @@ __all__ = [
     "pool_input",
     "SN22_NEURON",
 ]
+
+#: The input sum-pooling (``input_pool``), :func:`metasnn.data.transforms.sum_pool` (its former name here).
+pool_input = sum_pool
 
 #: sn22 neuron constants (DECOLLE LIF).
 SN22_NEURON = {
@@ -79,13 +83,26 @@ def resolve_burn_in(burn_in: int | float | None, steps: int) -> int:
     return min(count, steps - 1)
 
 
-def pool_input(x_seq: torch.Tensor, k: int) -> torch.Tensor:
-    """Sum-pool ``[T, B, C, H, W]`` event counts over ``k × k`` pixels (``k = 1``: unchanged)."""
-    if k == 1:
-        return x_seq
-    steps, batch = x_seq.shape[:2]
-    pooled = F.avg_pool2d(x_seq.flatten(0, 1), k) * float(k * k)
-    return pooled.unflatten(0, (steps, batch))
+def _weight_layers(input_shape: Sequence[int], ways: int, channels: Sequence[int], kernel_size: int,
+                   input_pool: int) -> tuple[list[nn.Module], int]:
+    """The sn22 weight layers, created in order (input first): size-preserving ``kernel_size`` convs, then the
+    linear readout of the pooled conv features; returns ``(layers, feature_size)``."""
+    if len(input_shape) != 3:
+        raise ValueError(f"input_shape must be (channels, H, W), got {tuple(input_shape)}")
+    if input_pool < 1:
+        raise ValueError(f"input_pool must be >= 1, got {input_pool}")
+    in_ch, h, w = (int(v) for v in input_shape)
+    layers: list[nn.Module] = []
+    prev = in_ch
+    for ch in channels:
+        layers.append(nn.Conv2d(prev, ch, kernel_size, padding=kernel_size // 2))
+        prev = ch
+    fh, fw = conv_output_hw((h // input_pool, w // input_pool), n_pools=len(channels))
+    feature_size = prev * fh * fw
+    if feature_size == 0:
+        raise ValueError(f"input {h}x{w} is too small for {len(channels)} pooling stages")
+    layers.append(nn.Linear(feature_size, int(ways)))
+    return layers, feature_size
 
 
 def layer_parameter_groups(model: nn.Module) -> list[list[str]]:
@@ -169,17 +186,13 @@ class SN22ConvSNN(nn.Module):
         super().__init__()
         if dt_ms <= 0:
             raise ValueError(f"dt_ms must be > 0, got {dt_ms}")
-        if len(input_shape) != 3:
-            raise ValueError(f"input_shape must be (channels, H, W), got {tuple(input_shape)}")
-        if input_pool < 1:
-            raise ValueError(f"input_pool must be >= 1, got {input_pool}")
-        self.input_pool = int(input_pool)
         if inter_layer not in ("spike", "softsign"):
             raise ValueError(f"inter_layer must be 'spike' or 'softsign', got {inter_layer!r}")
         if step_mode not in ("s", "m"):
             raise ValueError(f"step_mode must be 's' or 'm', got {step_mode!r}")
-        in_ch, h, w = (int(v) for v in input_shape)
-        self.input_shape = (in_ch, h, w)
+        weights, self.feature_size = _weight_layers(input_shape, ways, channels, kernel_size, input_pool)
+        self.input_pool = int(input_pool)
+        self.input_shape = tuple(int(v) for v in input_shape)
         self.ways = int(ways)
         self.burn_in = burn_in
         self.inter_layer = inter_layer
@@ -189,22 +202,12 @@ class SN22ConvSNN(nn.Module):
         self.dt_ms = float(dt_ms)
         neuron_kw = dict(alpha=alpha**dt_ms, beta=beta**dt_ms, alpha_refractory=alpha_refractory**dt_ms,
                          w_refractory=w_refractory, v_threshold=v_threshold)
-        layers: list[DecolleLIFNode] = []
-        prev = in_ch
-        for i, ch in enumerate(channels):
-            conv = nn.Conv2d(prev, ch, kernel_size, padding=kernel_size // 2)
-            layers.append(DecolleLIFNode(conv, input_gain=first_layer_gain if i == 0 else 1.0,
-                                         surrogate_function=self.surrogate, **neuron_kw))
-            prev = ch
-        fh, fw = conv_output_hw((h // self.input_pool, w // self.input_pool), n_pools=len(channels))
-        self.feature_size = prev * fh * fw
-        if self.feature_size == 0:
-            raise ValueError(f"input {h}x{w} is too small for {len(channels)} pooling stages")
-        layers.append(DecolleLIFNode(nn.Linear(self.feature_size, self.ways), input_gain=1.0,
-                                     surrogate_function=self.surrogate, **neuron_kw))
-        self.layers = nn.ModuleList(layers)
-        self.pool = _Pool(pooling)
         self.num_conv = len(channels)
+        self.layers = nn.ModuleList(
+            DecolleLIFNode(synapse, input_gain=first_layer_gain if i == 0 and self.num_conv else 1.0,
+                           surrogate_function=self.surrogate, **neuron_kw)
+            for i, synapse in enumerate(weights))
+        self.pool = _Pool(pooling)
 
     # ------------------------------------------------------------------ helpers
     def _activation(self, u: torch.Tensor) -> torch.Tensor:
@@ -213,14 +216,18 @@ class SN22ConvSNN(nn.Module):
     def initial_states(self) -> list[NodeState]:
         return [DecolleLIFNode.initial_state() for _ in self.layers]
 
+    def _layers(self, depth: int | None) -> nn.ModuleList:
+        """The first ``depth`` layers (``None``: all)."""
+        return self.layers if depth is None else self.layers[:depth]
+
     def _run_folded(
-        self, x_seq: torch.Tensor, states: list[NodeState], record: bool = False
+        self, x_seq: torch.Tensor, states: list[NodeState], record: bool = False, depth: int | None = None
     ) -> tuple[torch.Tensor, list[NodeState], list[torch.Tensor]]:
         steps, batch = x_seq.shape[0], x_seq.shape[1]
         x = x_seq
         new_states, potentials = [], []
         u = x
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(self._layers(depth)):
             if i == self.num_conv:
                 x = x.flatten(2)
             st = layer.materialize_states((x,), states[i], "m")
@@ -234,14 +241,15 @@ class SN22ConvSNN(nn.Module):
         return u, new_states, potentials
 
     def _run_stepwise(
-        self, x_seq: torch.Tensor, states: list[NodeState], record: bool = False
+        self, x_seq: torch.Tensor, states: list[NodeState], record: bool = False, depth: int | None = None
     ) -> tuple[torch.Tensor, list[NodeState], list[torch.Tensor]]:
         states = list(states)
         out_steps = []
-        per_layer: list[list[torch.Tensor]] = [[] for _ in self.layers]
+        layers = self._layers(depth)
+        per_layer: list[list[torch.Tensor]] = [[] for _ in layers]
         for t in range(x_seq.shape[0]):
             x = x_seq[t]
-            for i, layer in enumerate(self.layers):
+            for i, layer in enumerate(layers):
                 if i == self.num_conv:
                     x = x.flatten(1)
                 st = layer.materialize_states((x,), states[i], "s")
@@ -255,33 +263,36 @@ class SN22ConvSNN(nn.Module):
         return torch.stack(out_steps), states, potentials
 
     def run(
-        self, x_seq: torch.Tensor, burn_in: int | float | None = None, record: bool = False
+        self, x_seq: torch.Tensor, burn_in: int | float | None = None, record: bool = False, depth: int | None = None
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Run the network; returns the output-layer ``U`` over the gradient window and (if
-        ``record``) every layer's ``U`` over that window (``[T', B, ...]``, before pooling)."""
+        ``record``) every layer's ``U`` over that window (``[T', B, ...]``, before pooling).
+
+        ``depth``: run only the first ``depth`` layers (the last of them stands for the output layer).
+        """
         if x_seq.dim() != 5:
             raise ValueError(f"expected input [T, B, C, H, W], got shape {tuple(x_seq.shape)}")
-        x_seq = pool_input(x_seq, self.input_pool)
+        x_seq = sum_pool(x_seq, self.input_pool)
         n_burn = resolve_burn_in(self.burn_in if burn_in is None else burn_in, x_seq.shape[0])
         states = self.initial_states()
         if n_burn > 0:
             with torch.no_grad():
-                _, states, _ = self._run_blocks(x_seq[:n_burn], states)
+                _, states, _ = self._run_blocks(x_seq[:n_burn], states, depth=depth)
             states = [tuple(v.detach() if isinstance(v, torch.Tensor) else v for v in st) for st in states]
-        u_out, _, potentials = self._run_blocks(x_seq[n_burn:], states, record)
+        u_out, _, potentials = self._run_blocks(x_seq[n_burn:], states, record, depth)
         return u_out, potentials
 
     def _run_blocks(
-        self, x_seq: torch.Tensor, states: list[NodeState], record: bool = False
+        self, x_seq: torch.Tensor, states: list[NodeState], record: bool = False, depth: int | None = None
     ) -> tuple[torch.Tensor, list[NodeState], list[torch.Tensor]]:
         if self.step_mode == "s":
-            return self._run_stepwise(x_seq, states, record)
+            return self._run_stepwise(x_seq, states, record, depth)
         block = self.time_block or x_seq.shape[0]
         if block >= x_seq.shape[0]:
-            return self._run_folded(x_seq, states, record)
+            return self._run_folded(x_seq, states, record, depth)
         outs, pots = [], []
         for chunk in x_seq.split(block, dim=0):
-            u, states, p = self._run_folded(chunk, states, record)
+            u, states, p = self._run_folded(chunk, states, record, depth)
             outs.append(u)
             pots.append(p)
         potentials = [torch.cat(layer_pots) for layer_pots in zip(*pots, strict=True)] if record else []
@@ -292,9 +303,11 @@ class SN22ConvSNN(nn.Module):
         u_out, _ = self.run(x_seq, burn_in)
         return u_out[-1]
 
-    def layer_potentials(self, x_seq: torch.Tensor, burn_in: int | float | None = None) -> list[torch.Tensor]:
-        """Every layer's ``U`` over the gradient window (LSUV initialisation, diagnostics)."""
-        return self.run(x_seq, burn_in, record=True)[1]
+    def layer_potentials(self, x_seq: torch.Tensor, burn_in: int | float | None = None,
+                         upto: int | None = None) -> list[torch.Tensor]:
+        """Every layer's ``U`` over the gradient window (LSUV initialisation, diagnostics); with ``upto``, only
+        layers ``0..upto`` are run (the later ones do not change them)."""
+        return self.run(x_seq, burn_in, record=True, depth=None if upto is None else upto + 1)[1]
 
     @torch.no_grad()
     def head_inputs(self, x_seq: torch.Tensor) -> torch.Tensor:
@@ -303,7 +316,7 @@ class SN22ConvSNN(nn.Module):
         With :meth:`head_forward` this splits the network for transfer learning: the conv stack is
         run once, then only a (new) output layer is trained.
         """
-        x = pool_input(x_seq, self.input_pool)
+        x = sum_pool(x_seq, self.input_pool)
         steps, batch = x.shape[0], x.shape[1]
         states = self.initial_states()
         for i, layer in enumerate(self.layers[: self.num_conv]):
@@ -368,31 +381,21 @@ class SN22ConvCNN(nn.Module):
         input_pool: int = 1,
     ):
         super().__init__()
-        in_ch, h, w = (int(v) for v in input_shape)
+        weights, self.feature_size = _weight_layers(input_shape, ways, channels, kernel_size, input_pool)
         self.input_pool = int(input_pool)
-        self.input_shape = (in_ch, h, w)
+        self.input_shape = tuple(int(v) for v in input_shape)
         self.ways = int(ways)
         self.input_scale = float(input_scale)
-        layers: list[nn.Module] = []
-        prev = in_ch
-        for ch in channels:
-            layers.append(nn.Conv2d(prev, ch, kernel_size, padding=kernel_size // 2))
-            prev = ch
-        fh, fw = conv_output_hw((h // self.input_pool, w // self.input_pool), n_pools=len(channels))
-        self.feature_size = prev * fh * fw
-        if self.feature_size == 0:
-            raise ValueError(f"input {h}x{w} is too small for {len(channels)} pooling stages")
-        layers.append(nn.Linear(self.feature_size, self.ways))
-        self.layers = nn.ModuleList(layers)
+        self.layers = nn.ModuleList(weights)
         self.pool = _Pool(pooling)
         self.num_conv = len(channels)
 
-    def _preactivations(self, x_seq: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def _preactivations(self, x_seq: torch.Tensor, depth: int | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
         if x_seq.dim() != 5:
             raise ValueError(f"expected input [T, B, C, H, W], got shape {tuple(x_seq.shape)}")
-        x = pool_input(x_seq, self.input_pool).sum(0) * self.input_scale
+        x = sum_pool(x_seq, self.input_pool).sum(0) * self.input_scale
         pre = []
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(self.layers if depth is None else self.layers[:depth]):
             if i == self.num_conv:
                 x = x.flatten(1)
             z = layer(x)
@@ -404,6 +407,7 @@ class SN22ConvCNN(nn.Module):
         """Logits ``[B, ways]`` (``burn_in`` is accepted for interface parity and ignored)."""
         return self._preactivations(x_seq)[0]
 
-    def layer_potentials(self, x_seq: torch.Tensor, burn_in: int | float | None = None) -> list[torch.Tensor]:
-        """Every layer's pre-activation (LSUV initialisation, diagnostics)."""
-        return self._preactivations(x_seq)[1]
+    def layer_potentials(self, x_seq: torch.Tensor, burn_in: int | float | None = None,
+                         upto: int | None = None) -> list[torch.Tensor]:
+        """Every layer's pre-activation (LSUV initialisation, diagnostics); with ``upto``, layers ``0..upto`` only."""
+        return self._preactivations(x_seq, None if upto is None else upto + 1)[1]

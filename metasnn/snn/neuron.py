@@ -23,6 +23,12 @@ tuples ``(v=U, q, p, r, s)``; nothing mutates module memory, so the node is safe
 weights (:func:`torch.func.functional_call`) and ordinary second-order autograd. The stateful
 spikingjelly API (``node(x_seq)`` + ``functional.reset_net``) works too.
 
+The per-step dynamics are written once, as a pure function in the norse style:
+:func:`decolle_step` ``(x, state, params, synapse) -> (U, new_state)`` with an explicit
+:class:`DecolleState` ``(U, Q, P, R, S)`` and :class:`DecolleParams` (decays, refractory constants,
+threshold, gain, spike function; any of decays and threshold may be per-neuron tensors, as ip2's
+intrinsic parameters). The node's single-step forward and ip2's intrinsic neuron both call it.
+
 Other methods (HP, dsp, mp23, ip2) parameterise this node (decays, threshold, refractory weight,
 input gain, surrogate slope) instead of re-implementing a LIF.
 """
@@ -30,6 +36,7 @@ input gain, surrogate slope) instead of re-implementing a LIF.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import torch
@@ -38,9 +45,62 @@ from torch import nn
 
 from metasnn.snn.surrogate import FastSigmoid
 
-__all__ = ["DecolleLIFNode", "NodeState", "TraceKernels", "trace_kernels"]
+__all__ = ["DecolleLIFNode", "DecolleParams", "DecolleState", "NodeState", "TraceKernels", "decolle_step", "spike",
+           "trace_kernels"]
 
-NodeState = tuple[Any, ...]  # (v=U, q, p, r, s); floats until materialised
+
+class DecolleState(NamedTuple):
+    """State of a DECOLLE layer; entries stay Python floats (0.0) until materialised."""
+
+    u: Any  # membrane potential U = W·P + b + R
+    q: Any  # synaptic trace Q (input shape)
+    p: Any  # membrane trace P (input shape)
+    r: Any  # refractory trace R (output shape)
+    s: Any  # spike S = H(U − ϑ) (output shape)
+
+
+NodeState = DecolleState  # positional (U, Q, P, R, S): plain tuples of the same order are accepted too
+
+
+class DecolleParams(NamedTuple):
+    """Constants of :func:`decolle_step`; ``alpha``, ``beta`` and ``threshold`` may be per-neuron tensors."""
+
+    alpha: Any  # decay of the membrane trace P
+    beta: Any  # decay of the synaptic trace Q
+    alpha_refractory: float  # decay of the refractory trace R
+    w_refractory: float  # weight of the refractory trace
+    threshold: Any  # firing threshold ϑ
+    spike: Callable[[torch.Tensor], torch.Tensor]  # surrogate spike function H
+    input_gain: float = 1.0  # gain g on the incoming spikes
+    p_from_new_q: bool = False  # P from this step's Q (False: the previous Q, as DECOLLE)
+
+
+def spike(u: torch.Tensor, params: DecolleParams) -> torch.Tensor:
+    """``S = H(U − ϑ)`` (no subtraction for a scalar ϑ = 0)."""
+    threshold = params.threshold
+    if isinstance(threshold, torch.Tensor) or threshold != 0.0:
+        u = u - threshold
+    return params.spike(u)
+
+
+def decolle_step(x: torch.Tensor, state: tuple[Any, ...], params: DecolleParams,
+                 synapse: Callable[[torch.Tensor], torch.Tensor] | None = None) -> tuple[torch.Tensor, DecolleState]:
+    """One DECOLLE LIF step (see the module docstring), a pure function of ``x``, ``state`` and ``params``.
+
+    ``synapse`` is applied to ``P`` (``None``: identity, the input is already the synaptic current).
+    Returns ``(U, new_state)``.
+    """
+    _, q, p, r, s = state
+    q_new = params.beta * q  # (autograd records the operations in the order the formulas read)
+    gain = 1.0 - params.beta
+    if params.input_gain != 1.0:
+        gain = gain * params.input_gain
+    q_new = q_new + gain * x
+    p = params.alpha * p + (1.0 - params.alpha) * (q_new if params.p_from_new_q else q)
+    r = params.alpha_refractory * r - ((1.0 - params.alpha_refractory) * params.w_refractory) * s
+    u = p if synapse is None else synapse(p)
+    u = u + r
+    return u, DecolleState(u, q_new, p, r, spike(u, params))
 
 
 class DecolleLIFNode(sj_neuron.BaseNode):
@@ -117,11 +177,17 @@ class DecolleLIFNode(sj_neuron.BaseNode):
             f"step_mode={self.step_mode}"
         )
 
+    @property
+    def params(self) -> DecolleParams:
+        """This layer's constants for :func:`decolle_step`."""
+        return DecolleParams(self.alpha, self.beta, self.alpha_refractory, self.w_refractory, self.v_threshold,
+                             self.surrogate_function, self.input_gain, self.p_from_new_q)
+
     # ------------------------------------------------------------------ states
     @staticmethod
-    def initial_state() -> NodeState:
+    def initial_state() -> DecolleState:
         """The resting state ``(U, Q, P, R, S) = 0``; shapes are materialised on first use."""
-        return (0.0, 0.0, 0.0, 0.0, 0.0)
+        return DecolleState(0.0, 0.0, 0.0, 0.0, 0.0)
 
     def materialize_states(self, inputs, states, step_mode):
         """Single-step mode: turn scalar input-side traces ``Q, P`` into zero tensors shaped like one
@@ -130,10 +196,10 @@ class DecolleLIFNode(sj_neuron.BaseNode):
         Output-side states (``U, R, S``) may stay Python floats: they broadcast on first use.
         """
         if step_mode == "m":
-            return tuple(states)
+            return DecolleState(*states)
         x = inputs[0]
         v, q, p, r, s = states
-        return (v, self._as_trace(q, x), self._as_trace(p, x), r, s)
+        return DecolleState(v, self._as_trace(q, x), self._as_trace(p, x), r, s)
 
     @staticmethod
     def _as_trace(value: Any, like: torch.Tensor) -> torch.Tensor:
@@ -143,19 +209,10 @@ class DecolleLIFNode(sj_neuron.BaseNode):
         return torch.full_like(like, fill)
 
     # ------------------------------------------------------------------ dynamics
-    def _spike(self, u: torch.Tensor) -> torch.Tensor:
-        return self.surrogate_function(u - self.v_threshold if self.v_threshold != 0.0 else u)
-
     def single_step_functional_forward(self, inputs, states, **kwargs):
-        """One time step on a ``[B, ...]`` input; returns ``((U,), (U, Q, P, R, S))``."""
-        x = inputs[0]
-        _, q, p, r, s = states
-        q_new = self.beta * q + ((1.0 - self.beta) * self.input_gain) * x
-        p = self.alpha * p + (1.0 - self.alpha) * (q_new if self.p_from_new_q else q)
-        r = self.alpha_refractory * r - ((1.0 - self.alpha_refractory) * self.w_refractory) * s
-        u = self.synapse(p) + r
-        s = self._spike(u)
-        return (u,), (u, q_new, p, r, s)
+        """One time step on a ``[B, ...]`` input (:func:`decolle_step`); returns ``((U,), (U, Q, P, R, S))``."""
+        u, state = decolle_step(inputs[0], states, self.params, self.synapse)
+        return (u,), state
 
     def _kernels(self, steps: int, dtype: torch.dtype, device: torch.device) -> TraceKernels:
         """Impulse responses of the linear Q/P filter over ``steps`` steps (see :func:`trace_kernels`)."""
@@ -198,15 +255,16 @@ class DecolleLIFNode(sj_neuron.BaseNode):
         ``a_seq`` is ``[T, B, ...]``. Without autograd the scan runs in place in ``a_seq`` (which
         must be a fresh tensor owned by the caller, e.g. the synapse's output).
         """
-        decay = self.alpha_refractory
-        kick = (1.0 - self.alpha_refractory) * self.w_refractory
+        params = self.params
+        decay = params.alpha_refractory
+        kick = (1.0 - params.alpha_refractory) * params.w_refractory
         if not a_seq.requires_grad:
             for t, a_t in enumerate(a_seq.unbind(0)):
                 if t == 0 or not isinstance(r, torch.Tensor):
                     r = decay * r - kick * s
                 else:
                     r.mul_(decay).sub_(s, alpha=kick)
-                s = self._spike(a_t.add_(r))
+                s = spike(a_t.add_(r), params)
             return a_seq, r, s
         u_steps = []
         for a_t in a_seq.unbind(0):  # unbind: one backward node (indexing a_seq[t] would cost O(T²))
@@ -215,7 +273,7 @@ class DecolleLIFNode(sj_neuron.BaseNode):
             else:
                 r = decay * r - kick * s
             u = a_t + r
-            s = self._spike(u)
+            s = spike(u, params)
             u_steps.append(u)
         return _stack_like(u_steps, a_seq), r, s
 
@@ -230,7 +288,7 @@ class DecolleLIFNode(sj_neuron.BaseNode):
             p_fold = p_fold.contiguous(memory_format=torch.channels_last)
         a_seq = self.synapse(p_fold).unflatten(0, (steps, batch))
         u_seq, r, s = self.refractory_scan(a_seq, r, s)
-        return (u_seq,), (u_seq[-1], q, p, r, s)
+        return (u_seq,), DecolleState(u_seq[-1], q, p, r, s)
 
     def _v_seq_source(self):  # spikingjelly hook: the recorded "voltage" is U
         return self.v

@@ -72,7 +72,34 @@ class SurrogateSpike:
 fast_sigmoid_spike = SurrogateSpike("fast_sigmoid_spike", fast_sigmoid_grad, _fast_sigmoid_primitive)
 
 
-class FastSigmoid(sj_surrogate.SurrogateFunctionBase):
+class _SurrogateModule(sj_surrogate.SurrogateFunctionBase):
+    """spikingjelly surrogate module of a :class:`SurrogateSpike` (the class attribute ``spike_function``) with one
+    parameter. ``spiking=True``: Heaviside forward; ``False``: the smooth primitive, with the same backward."""
+
+    spike_function: SurrogateSpike
+
+    def __init__(self, spiking: bool = True, **param: float):
+        (name, value), = param.items()
+        super().__init__(spiking=spiking, **{name: float(value)})
+        self._param_name = name
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.spike_function.apply(x, getattr(self, self._param_name), self.spiking)
+
+    @classmethod
+    def spiking_function(cls, x: torch.Tensor, param: float) -> torch.Tensor:
+        return cls.spike_function.apply(x, param, True)
+
+    @classmethod
+    def primitive_function(cls, x: torch.Tensor, param: float) -> torch.Tensor:
+        return cls.spike_function.apply(x, param, False)
+
+    @classmethod
+    def backward(cls, grad_output: torch.Tensor, x: torch.Tensor, param: float) -> torch.Tensor:
+        return grad_output * cls.spike_function.derivative(x, param)
+
+
+class FastSigmoid(_SurrogateModule):
     """spikingjelly surrogate module for :class:`fast_sigmoid_spike` (``slope`` = 10 in sn22).
 
     Parameters
@@ -84,20 +111,10 @@ class FastSigmoid(sj_surrogate.SurrogateFunctionBase):
         ``x/(slope·|x|+1)`` with the same backward (finite-difference tests).
     """
 
+    spike_function = fast_sigmoid_spike
+
     def __init__(self, slope: float = 10.0, spiking: bool = True):
-        super().__init__(spiking=spiking, slope=float(slope))
-
-    @staticmethod
-    def spiking_function(x: torch.Tensor, slope: float) -> torch.Tensor:
-        return fast_sigmoid_spike.apply(x, slope, True)
-
-    @staticmethod
-    def primitive_function(x: torch.Tensor, slope: float) -> torch.Tensor:
-        return fast_sigmoid_spike.apply(x, slope, False)
-
-    @staticmethod
-    def backward(grad_output: torch.Tensor, x: torch.Tensor, slope: float) -> torch.Tensor:
-        return grad_output * fast_sigmoid_grad(x, slope)
+        super().__init__(spiking=spiking, slope=slope)
 
 
 def box_grad(x: torch.Tensor, half_width: float) -> torch.Tensor:
@@ -110,7 +127,7 @@ def box_grad(x: torch.Tensor, half_width: float) -> torch.Tensor:
 box_spike = SurrogateSpike("box_spike", box_grad, lambda x, half_width: x.clamp(-half_width, half_width))
 
 
-class Box(sj_surrogate.SurrogateFunctionBase):
+class Box(_SurrogateModule):
     """spikingjelly surrogate module for :class:`box_spike` (wu22: half-width 0.5).
 
     Parameters
@@ -121,20 +138,10 @@ class Box(sj_surrogate.SurrogateFunctionBase):
         ``True``: Heaviside forward. ``False``: primitive ``clamp(x, −w, w)`` with the same backward.
     """
 
+    spike_function = box_spike
+
     def __init__(self, half_width: float = 0.5, spiking: bool = True):
-        super().__init__(spiking=spiking, half_width=float(half_width))
-
-    @staticmethod
-    def spiking_function(x: torch.Tensor, half_width: float) -> torch.Tensor:
-        return box_spike.apply(x, half_width, True)
-
-    @staticmethod
-    def primitive_function(x: torch.Tensor, half_width: float) -> torch.Tensor:
-        return box_spike.apply(x, half_width, False)
-
-    @staticmethod
-    def backward(grad_output: torch.Tensor, x: torch.Tensor, half_width: float) -> torch.Tensor:
-        return grad_output * box_grad(x, half_width)
+        super().__init__(spiking=spiking, half_width=half_width)
 
 
 def softsign(x: torch.Tensor) -> torch.Tensor:

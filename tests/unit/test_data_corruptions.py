@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from metasnn.data.corruptions import crop_events, crop_frames, noise_frames
 from metasnn.data.events import make_events
+from metasnn.data.transforms import crop_events, crop_frames, noise_frames
 from metasnn.errors import ConfigError
 
 

@@ -273,3 +273,59 @@ def test_dt_scaling_of_decays():
     assert model.layers[0].alpha == pytest.approx(0.95**5)
     assert model.layers[0].beta == pytest.approx(0.9**5)
     assert model.layers[0].alpha_refractory == pytest.approx(0.65**5)
+
+
+# --------------------------------------------------------------------------- functional step, traces
+def test_decolle_step_is_the_node_step_and_takes_per_neuron_parameters():
+    from metasnn.snn import DecolleParams, DecolleState, decolle_step
+
+    torch.manual_seed(9)
+    node = DecolleLIFNode(nn.Linear(5, 3).double(), alpha=0.8, beta=0.6, v_threshold=0.2, input_gain=4.0)
+    x = (torch.rand(6, 2, 5) < 0.5).double()
+    st_node = st_fn = node.initial_state()
+    for t in range(6):
+        st_node = node.materialize_states((x[t],), st_node, "s")
+        (u_node,), st_node = node.single_step_functional_forward((x[t],), st_node)
+        u_fn, st_fn = decolle_step(x[t], node.materialize_states((x[t],), st_fn, "s"), node.params, node.synapse)
+        assert torch.equal(u_node, u_fn)
+    assert isinstance(st_fn, DecolleState) and torch.equal(st_fn.s, st_node[4])
+    # per-neuron decays and thresholds broadcast over the batch; identity synapse when none is given
+    params = DecolleParams(alpha=torch.tensor([0.0, 0.5]), beta=torch.tensor([0.0, 0.5]), alpha_refractory=0.0,
+                           w_refractory=0.0, threshold=torch.tensor([0.5, 0.5]), spike=FastSigmoid(),
+                           p_from_new_q=True)
+    u, st = decolle_step(torch.ones(1, 2), DecolleState(0.0, 0.0, 0.0, 0.0, 0.0), params)
+    assert u.tolist() == [[1.0, 0.25]] and st.s.tolist() == [[1.0, 0.0]]
+
+
+def test_exponential_trace_hand_computed():
+    from metasnn.snn import exponential_trace, trace_step
+
+    s = torch.tensor([1.0, 0.0, 1.0, 0.0]).view(4, 1)
+    assert exponential_trace(s, 0.5).flatten().tolist() == [1.0, 0.5, 1.25, 0.625]
+    assert exponential_trace(s, 0.5, 0.5).flatten().tolist() == [0.5, 0.25, 0.625, 0.3125]  # running average
+    assert trace_step(torch.tensor(2.0), torch.tensor(1.0), 0.25, 3.0).item() == 3.5
+
+
+@pytest.mark.parametrize("mode", ["s", "m"])
+def test_layer_potentials_upto_stops_early_with_the_same_numbers(mode):
+    torch.manual_seed(10)
+    x = (torch.rand(8, 2, 2, 16, 8) < 0.3).float()
+    model = SN22ConvSNN((2, 16, 8), 3, channels=(3, 4), burn_in=0.25, step_mode=mode, time_block=3)
+    full = model.layer_potentials(x)
+    for i in range(len(full)):
+        part = model.layer_potentials(x, upto=i)
+        assert len(part) == i + 1 and all(torch.equal(a, b) for a, b in zip(part, full, strict=False))
+    cnn = build_model("sn22_cnn", (2, 16, 8), 3, channels=(3, 4))
+    full = cnn.layer_potentials(x)
+    assert len(cnn.layer_potentials(x, upto=1)) == 2 and torch.equal(cnn.layer_potentials(x, upto=1)[1], full[1])
+
+
+def test_box_and_fast_sigmoid_modules_share_one_surrogate_module():
+    from metasnn.snn.surrogate import Box, box_spike
+
+    x = torch.tensor([-0.7, -0.2, 0.3, 0.9], requires_grad=True)
+    (g,) = torch.autograd.grad(Box(0.5)(x).sum(), x)
+    assert g.tolist() == [0.0, 1.0, 1.0, 0.0]
+    assert torch.equal(Box(0.5, spiking=False)(x), box_spike.apply(x, 0.5, False))
+    assert torch.equal(FastSigmoid(3.0, spiking=False)(x), fast_sigmoid_spike.apply(x, 3.0, False))
+    assert FastSigmoid(3.0).slope == 3.0 and Box(0.25).half_width == 0.25
