@@ -27,12 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from metasnn.baselines.transfer import PretrainConfig, _batch
+from metasnn.baselines.transfer import PretrainConfig, _batch, prepare_pretraining
 from metasnn.config_dict import DictConfig
 from metasnn.errors import ConfigError
 from metasnn.meta.maml import accuracy
-from metasnn.meta.training import check_finite_loss
-from metasnn.snn import initialise
+from metasnn.meta.training import CheckpointConfig, check_finite_loss, train_loop
 
 __all__ = ["EIHLConfig", "EIHLSchedule", "weight_sparsity", "inhibit", "train_eihl", "APPROXIMATE_NOTE"]
 
@@ -105,22 +104,30 @@ class EIHLSchedule:
             self.switches += 1
         return self.phase
 
+    def state_dict(self) -> dict[str, float]:
+        return {"phase": self.phase, "start_sparsity": self.start_sparsity, "steps_in_phase": self.steps_in_phase,
+                "switches": self.switches}
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        self.phase, self.start_sparsity = int(state["phase"]), float(state["start_sparsity"])
+        self.steps_in_phase, self.switches = int(state["steps_in_phase"]), int(state["switches"])
+
 
 def train_eihl(model: nn.Module, dataset: Any, cfg: PretrainConfig, eihl: EIHLConfig, seed: int,
-               progress: Callable[[Iterable[int]], Iterable[int]] | None = None) -> list[dict[str, float]]:
-    """EIHL (approximate) training of ``model`` on all meta-train classes; curve rows with phase and sparsity."""
+               progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
+               checkpoint: CheckpointConfig | None = None) -> list[dict[str, float]]:
+    """EIHL (approximate) training of ``model`` on all meta-train classes; curve rows with phase and sparsity.
+
+    The STBP initialisation (:func:`metasnn.baselines.transfer.prepare_pretraining`: the excitation phase is
+    STBP training); runs through :func:`metasnn.meta.training.train_loop`, the phase schedule checkpointed
+    with the weights, so a killed run resumes.
+    """
     torch.manual_seed(seed)
-    classes = dataset.classes("train")
-    x0, _ = _batch(dataset, classes, cfg.batch_size, seed, cfg.steps)  # an index no training step uses
-    # the STBP initialisation (metasnn.baselines.transfer.pretrain): the excitation phase is STBP training
-    initialise(model, cfg.init, x0, generator=torch.Generator().manual_seed(seed), target_mean=cfg.lsuv_mean,
-               zero_output=False)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    classes, opt = prepare_pretraining(model, dataset, cfg, seed)
     weights = synaptic_weights(model)
     schedule = EIHLSchedule(eihl, weight_sparsity(weights, eihl.silent_fraction))
-    rows = []
-    steps = range(cfg.steps)
-    for step in progress(steps) if progress is not None else steps:
+
+    def step_fn(step: int) -> dict[str, float]:
         x, y = _batch(dataset, classes, cfg.batch_size, seed, step)
         phase = schedule.phase
         if phase == EXCITATION:
@@ -136,7 +143,10 @@ def train_eihl(model: nn.Module, dataset: Any, cfg: PretrainConfig, eihl: EIHLCo
                 logits = model(x)
                 loss = F.cross_entropy(logits, y)
         sparsity = weight_sparsity(weights, eihl.silent_fraction)
-        rows.append({"step": step, "loss": float(loss.detach()), "acc": accuracy(logits.detach(), y),
-                     "phase": float(phase), "sparsity": sparsity})
         schedule.observe(sparsity)
-    return rows
+        return {"loss": float(loss.detach()), "acc": accuracy(logits.detach(), y), "phase": float(phase),
+                "sparsity": sparsity}
+
+    return train_loop(step_fn, cfg.steps, {"model": model, "optimizer": opt, "schedule": schedule},
+                      checkpoint=checkpoint, progress=progress,
+                      divergence_hint="lower the EIHL/pretraining learning rate").rows

@@ -24,7 +24,7 @@ from metasnn.meta.maml import accuracy
 from metasnn.meta.training import CheckpointConfig, check_finite_loss, train_loop
 from metasnn.snn import SN22ConvSNN, initialise
 
-__all__ = ["PretrainConfig", "pretrain", "transfer_task_accuracy", "fit_head", "with_head"]
+__all__ = ["PretrainConfig", "prepare_pretraining", "pretrain", "transfer_task_accuracy", "fit_head", "with_head"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,21 @@ def _batch(dataset: Any, classes: list[str], batch_size: int, seed: int, step: i
     return torch.cat(xs, dim=1), torch.from_numpy(labels.astype(np.int64))
 
 
+def prepare_pretraining(model: SN22ConvSNN, dataset: Any, cfg: PretrainConfig,
+                        seed: int) -> tuple[list[str], torch.optim.Optimizer]:
+    """The meta-train classes and the Adam optimiser of a supervised pretraining run, after the model's
+    initialisation (LSUV on a batch no training step draws)."""
+    classes = dataset.classes("train")
+    if model.ways != len(classes):
+        raise ValueError(f"model has {model.ways} outputs but the train split has {len(classes)} classes")
+    x0, _ = _batch(dataset, classes, cfg.batch_size, seed, cfg.steps)  # an index no training step uses
+    device = next(model.parameters()).device
+    initialise(model.cpu(), cfg.init, x0, generator=torch.Generator().manual_seed(seed), target_mean=cfg.lsuv_mean,
+               zero_output=False)
+    model.to(device)
+    return classes, torch.optim.Adam(model.parameters(), lr=cfg.lr)
+
+
 def pretrain(
     model: SN22ConvSNN,
     dataset: Any,
@@ -56,15 +71,8 @@ def pretrain(
     Runs through :func:`metasnn.meta.training.train_loop`: with ``checkpoint`` a killed run resumes
     from its last checkpoint and ends with the same weights as an uninterrupted one.
     """
-    classes = dataset.classes("train")
-    if model.ways != len(classes):
-        raise ValueError(f"model has {model.ways} outputs but the train split has {len(classes)} classes")
-    x0, _ = _batch(dataset, classes, cfg.batch_size, seed, cfg.steps)  # an index no training step uses
+    classes, opt = prepare_pretraining(model, dataset, cfg, seed)
     device = next(model.parameters()).device
-    initialise(model.cpu(), cfg.init, x0, generator=torch.Generator().manual_seed(seed), target_mean=cfg.lsuv_mean,
-               zero_output=False)
-    model.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     out_w = model.layers[-1].synapse.weight
 
     def step_fn(step: int) -> dict[str, float]:

@@ -9,7 +9,9 @@ import contextlib
 import pytest
 import torch
 
+from metasnn.baselines import eihl as eihl_module
 from metasnn.baselines import transfer
+from metasnn.baselines.eihl import EIHLConfig, train_eihl
 from metasnn.baselines.transfer import PretrainConfig, pretrain
 from metasnn.data import load_metadataset
 from metasnn.meta.training import CheckpointConfig
@@ -87,5 +89,21 @@ def test_wu22_training_resumes_after_a_kill_to_identical_weights(method, tmp_pat
                         progress=lambda steps, desc: ran.append(list(steps)) or steps)
     assert ran == [[1, 2, 3]]  # epoch 1 was checkpointed; the shuffling generator resumes too
     assert got.curves == expected.curves and got.final == expected.final
+    a, b = full.state_dict(), resumed.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_eihl_resumes_after_a_kill_with_its_phase_schedule(dataset, tmp_path, monkeypatch):
+    cfg, eihl = PretrainConfig(steps=6, batch_size=4, lr=0.05), EIHLConfig(switch_delta=1e-4, min_phase=1)
+    full = _backbone(dataset)
+    expected = train_eihl(full, dataset, cfg, eihl, seed=0)
+    assert len({r["phase"] for r in expected}) == 2  # both phases run, so the schedule state matters
+    ckpt = CheckpointConfig(tmp_path, every=1, config_hash="eihl")
+    with _killed_at_step(monkeypatch, eihl_module, 3), pytest.raises(KeyboardInterrupt):
+        train_eihl(_backbone(dataset), dataset, cfg, eihl, seed=0, checkpoint=ckpt)
+    resumed = _backbone(dataset)
+    ran: list[list[int]] = []
+    rows = train_eihl(resumed, dataset, cfg, eihl, seed=0, checkpoint=ckpt, progress=lambda r: ran.append(list(r)) or r)
+    assert ran == [[3, 4, 5]] and rows == expected
     a, b = full.state_dict(), resumed.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
