@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from metasnn.baselines.transfer import PretrainConfig, fit_head, pretrain, transfer_task_accuracy, with_head
+from metasnn.meta.training import CheckpointConfig
 
 if TYPE_CHECKING:
     from metasnn.baselines.eihl import EIHLConfig
@@ -50,10 +51,11 @@ class TransferFewShot:
 
 
 def train_stbp(backbone: torch.nn.Module, dataset: Any, cfg: PretrainConfig, seed: int,
-               progress: Callable[[Iterable[int]], Iterable[int]] | None = None) -> list[dict[str, float]]:
+               progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
+               checkpoint: CheckpointConfig | None = None) -> list[dict[str, float]]:
     """Surrogate-BPTT training of ``backbone`` on the meta-train classes; returns the curve rows."""
     torch.manual_seed(seed)
-    return pretrain(backbone, dataset, cfg, seed, progress=progress)
+    return pretrain(backbone, dataset, cfg, seed, progress=progress, checkpoint=checkpoint)
 
 
 def payload(backbone: torch.nn.Module, backbone_config: Mapping[str, Any], ways: int, num_steps: int,
@@ -65,10 +67,12 @@ def payload(backbone: torch.nn.Module, backbone_config: Mapping[str, Any], ways:
 def train_and_evaluate(dataset: Any, seed: int, test: Sequence[Any], *, pretrain: PretrainConfig,
                        backbone_config: Mapping[str, Any], ways: int, head_steps: int, head_lr: float,
                        eihl: EIHLConfig | None = None, progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
-                       task_progress: Callable[[Sequence[Any]], Iterable[Any]] | None = None) -> MethodRun:
+                       task_progress: Callable[[Sequence[Any]], Iterable[Any]] | None = None,
+                       checkpoint: CheckpointConfig | None = None) -> MethodRun:
     """The STBP baseline of the dsp experiments (the EIHL one when ``eihl`` is given): train the backbone
     (:func:`metasnn.plasticity.dsp.build_backbone` of ``backbone_config``) on the meta-train classes, then score
-    the meta-test ``test`` episodes with a new ``ways``-way output layer trained on each support set."""
+    the meta-test ``test`` episodes with a new ``ways``-way output layer trained on each support set. With
+    ``checkpoint`` the pretraining resumes after a kill."""
     from metasnn.plasticity.dsp import MethodRun, build_backbone
 
     torch.manual_seed(seed)
@@ -76,11 +80,11 @@ def train_and_evaluate(dataset: Any, seed: int, test: Sequence[Any], *, pretrain
     metrics: dict[str, Any] = {}
     provenance: dict[str, Any] = {}
     if eihl is None:
-        rows = train_stbp(backbone, dataset, pretrain, seed, progress=progress)
+        rows = train_stbp(backbone, dataset, pretrain, seed, progress=progress, checkpoint=checkpoint)
     else:
         from metasnn.baselines.eihl import APPROXIMATE_NOTE, train_eihl
 
-        rows = train_eihl(backbone, dataset, pretrain, eihl, seed, progress=progress)
+        rows = train_eihl(backbone, dataset, pretrain, eihl, seed, progress=progress, checkpoint=checkpoint)
         metrics["eihl_phase_switches"] = int(sum(1 for a, b in zip(rows, rows[1:], strict=False)
                                                  if a["phase"] != b["phase"]))
         metrics["eihl_final_sparsity"] = float(rows[-1]["sparsity"])

@@ -313,15 +313,16 @@ def metatrain(cfg: DSPConfig, dataset: Any, seed: int, *, checkpoint: Checkpoint
     return learner, result
 
 
-def checkpoint_config(cfg: DSPConfig, dataset: Any, seed: int, sources: Mapping[str, Any],
+def checkpoint_config(run: Mapping[str, Any], dataset: Any, seed: int, sources: Mapping[str, Any],
                       directory: str | Path | None, every: int) -> CheckpointConfig | None:
-    """Checkpointing of a dsp run into ``directory`` (None: none), guarded by the hash of what defines the run
-    (config, seed, dataset, its time bins and data sources) so a different run never resumes from it."""
+    """Checkpointing of one dsp-experiment run (a dsp method: ``{"dsp": DSPConfig.to_dict()}``; a baseline's
+    pretraining: its method and configs) into ``directory`` (None: none), guarded by the hash of what defines
+    the run (``run``, seed, dataset, its time bins and data sources) so a different run never resumes from it."""
     from metasnn.reporting.provenance import config_hash
 
     if directory is None:
         return None
-    identity = {"dsp": cfg.to_dict(), "seed": seed, "dataset": dataset.name, "num_steps": dataset.num_steps,
+    identity = {**run, "seed": seed, "dataset": dataset.name, "num_steps": dataset.num_steps,
                 "time_bin_ms": dataset.time_bin_ms, "data_sources": {k: v.to_dict() for k, v in sources.items()}}
     return CheckpointConfig(Path(directory), every, config_hash(identity))
 

@@ -58,7 +58,7 @@ from metasnn.config_dict import DictConfig
 from metasnn.errors import ConfigError
 from metasnn.meta.maml import accuracy
 from metasnn.meta.outer import MetaOptimizer
-from metasnn.meta.training import TrainResult, train_loop
+from metasnn.meta.training import CheckpointConfig, GeneratorState, TrainResult, train_loop
 from metasnn.plasticity.encoding import input_size, pooled_input
 from metasnn.plasticity.model_file import load_network, networks_payload
 from metasnn.snn.neuron import DecolleLIFNode
@@ -269,11 +269,13 @@ def es_gradient(loss_of: Callable[[], float], params: list[torch.Tensor], sigma:
 
 
 def metatrain(config: MP23Config, dataset: Any, seed: int, *, progress: Callable[[range], Any] | None = None,
-              episode: Callable[[int], Any] | None = None) -> tuple[MetaplasticityNet, TrainResult]:
+              episode: Callable[[int], Any] | None = None,
+              checkpoint: CheckpointConfig | None = None) -> tuple[MetaplasticityNet, TrainResult]:
     """Meta-train ``config`` on ``dataset``'s train split (episode ``i`` = outer step ``i``).
 
     ``episode``: optional ``step -> Episode`` (e.g. a cache shared by the rule variants); default
-    the train-split :class:`~metasnn.data.EpisodeSampler` with ``seed``.
+    the train-split :class:`~metasnn.data.EpisodeSampler` with ``seed``. With ``checkpoint`` a killed
+    run resumes (the evolution-strategies noise generator is checkpointed with the weights).
     """
     from metasnn.data import EpisodeSampler, EpisodeSpec
 
@@ -307,8 +309,8 @@ def metatrain(config: MP23Config, dataset: Any, seed: int, *, progress: Callable
             norm = optimizer.step(sum((p * g).sum() for p, g in zip(trainable, grads, strict=True)))
         return {"loss": value, "acc": acc, "lr": lr, "grad_norm": norm}
 
-    result = train_loop(step_fn, config.outer_steps, {"model": net, "optimizer": optimizer}, progress=progress,
-                        max_loss=1e4, divergence_hint="lower --outer-lr")
+    result = train_loop(step_fn, config.outer_steps, {"model": net, "optimizer": optimizer, "es_noise": GeneratorState(gen)},
+                        checkpoint=checkpoint, progress=progress, max_loss=1e4, divergence_hint="lower --outer-lr")
     return net, result
 
 

@@ -15,11 +15,14 @@ from metasnn.baselines.eihl import EIHLConfig, train_eihl
 from metasnn.baselines.transfer import PretrainConfig, pretrain
 from metasnn.data import load_metadataset
 from metasnn.meta.training import CheckpointConfig
+from metasnn.plasticity import metaplasticity as mp23_module
 from metasnn.plasticity import training as wu22_training
 from metasnn.plasticity.dsp import backbone_config, build_backbone
+from metasnn.plasticity.metaplasticity import MP23Config, metatrain
 from metasnn.plasticity.training import TrainConfig, build_network, train_network
 from tests.conftest import tiny_double_nmnist
 from tests.unit.test_hp import _toy_data
+from tests.unit.test_mp23_ip2 import _episode
 
 CFG = PretrainConfig(steps=4, batch_size=4)
 
@@ -105,5 +108,20 @@ def test_eihl_resumes_after_a_kill_with_its_phase_schedule(dataset, tmp_path, mo
     ran: list[list[int]] = []
     rows = train_eihl(resumed, dataset, cfg, eihl, seed=0, checkpoint=ckpt, progress=lambda r: ran.append(list(r)) or r)
     assert ran == [[3, 4, 5]] and rows == expected
+    a, b = full.state_dict(), resumed.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("meta_optimizer", ["gradient", "es"])
+def test_mp23_meta_training_resumes_after_a_kill(meta_optimizer, tmp_path, monkeypatch):
+    episodes = [_episode(ways=5, queries=2, steps=10, dtype=torch.float32, seed=s) for s in range(4)]
+    cfg = MP23Config(variant="abcd", grid=(2, 2), steps=10, hidden=6, outer_steps=4, meta_optimizer=meta_optimizer,
+                     es_pairs=2)
+    full, expected = metatrain(cfg, None, seed=3, episode=episodes.__getitem__)
+    ckpt = CheckpointConfig(tmp_path, every=1, config_hash=meta_optimizer)
+    with _killed_at_step(monkeypatch, mp23_module, 2), pytest.raises(KeyboardInterrupt):
+        metatrain(cfg, None, seed=3, episode=episodes.__getitem__, checkpoint=ckpt)
+    resumed, got = metatrain(cfg, None, seed=3, episode=episodes.__getitem__, checkpoint=ckpt)
+    assert got.resumed_from == 2 and got.rows == expected.rows  # ES noise continues where it stopped
     a, b = full.state_dict(), resumed.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
