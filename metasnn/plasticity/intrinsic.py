@@ -45,6 +45,7 @@ from torch import nn
 from metasnn.config_dict import DictConfig
 from metasnn.errors import ConfigError
 from metasnn.meta.maml import InnerLoop, accuracy, adapt
+from metasnn.meta.training import CheckpointConfig, train_loop
 from metasnn.plasticity.encoding import input_size, pooled_input
 from metasnn.plasticity.model_file import load_network, networks_payload
 from metasnn.snn.neuron import DecolleLIFNode, decolle_step
@@ -203,24 +204,26 @@ def _replace(config: IP2Config, **kw: Any) -> IP2Config:
     return IP2Config.from_dict(d)
 
 
-def run_sequence(net: IntrinsicNet, episodes: Iterable[Any], progress: Callable[[Any], Any] | None = None
-                 ) -> list[dict[str, float]]:
+def run_sequence(net: IntrinsicNet, episodes: Iterable[Any], progress: Callable[[Any], Any] | None = None,
+                 checkpoint: CheckpointConfig | None = None) -> list[dict[str, float]]:
     """The learning-to-learn sequence: per task, steps to criterion, then the slow update.
 
     intrinsic model: fast intrinsic params start from their slow values each task; after the task the
     slow weights and intrinsic initial values take one Adam step on the query loss at the adapted
     parameters (first order). point model: the readout weights adapted on a task are kept for the next.
+    A task is a step of :func:`metasnn.meta.training.train_loop` (``checkpoint``: resumable).
     """
     params = dict(net.named_parameters())
     optimizer = torch.optim.Adam(params.values(), lr=net.config.outer_lr) if net.config.model == "intrinsic" else None
-    rows = []
     items = list(episodes)
-    for k, ep in enumerate(progress(items) if progress is not None else items):
+
+    def task_fn(k: int) -> dict[str, float]:
+        ep = items[k]
         steps, fast = steps_to_criterion(net, params, ep)
         logits, _ = net.run(fast, ep.query_x)
         loss = F.cross_entropy(logits, ep.query_y)
-        rows.append({"task": k, "steps_to_criterion": steps, "query_acc": accuracy(logits.detach(), ep.query_y),
-                     "query_loss": float(loss.detach())})
+        row = {"steps_to_criterion": steps, "query_acc": accuracy(logits.detach(), ep.query_y),
+               "query_loss": float(loss.detach())}
         if optimizer is not None:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -229,7 +232,12 @@ def run_sequence(net: IntrinsicNet, episodes: Iterable[Any], progress: Callable[
             with torch.no_grad():
                 for name in net.fast_names():
                     params[name].copy_(fast[name].detach())
-    return rows
+        return {**row, "loss": row["query_loss"]}
+
+    state = {"model": net, **({"optimizer": optimizer} if optimizer is not None else {})}
+    rows = train_loop(task_fn, len(items), state, checkpoint=checkpoint, progress=progress).rows
+    return [{"task": int(r["step"]), "steps_to_criterion": int(r["steps_to_criterion"]), "query_acc": r["query_acc"],
+             "query_loss": r["query_loss"]} for r in rows]
 
 
 def evaluate(net: IntrinsicNet, episodes: Iterable[Any], steps: int | None = None) -> list[float]:

@@ -15,9 +15,11 @@ from metasnn.baselines.eihl import EIHLConfig, train_eihl
 from metasnn.baselines.transfer import PretrainConfig, pretrain
 from metasnn.data import load_metadataset
 from metasnn.meta.training import CheckpointConfig
+from metasnn.plasticity import intrinsic as ip2_module
 from metasnn.plasticity import metaplasticity as mp23_module
 from metasnn.plasticity import training as wu22_training
 from metasnn.plasticity.dsp import backbone_config, build_backbone
+from metasnn.plasticity.intrinsic import IntrinsicNet, IP2Config, run_sequence
 from metasnn.plasticity.metaplasticity import MP23Config, metatrain
 from metasnn.plasticity.training import TrainConfig, build_network, train_network
 from tests.conftest import tiny_double_nmnist
@@ -123,5 +125,22 @@ def test_mp23_meta_training_resumes_after_a_kill(meta_optimizer, tmp_path, monke
         metatrain(cfg, None, seed=3, episode=episodes.__getitem__, checkpoint=ckpt)
     resumed, got = metatrain(cfg, None, seed=3, episode=episodes.__getitem__, checkpoint=ckpt)
     assert got.resumed_from == 2 and got.rows == expected.rows  # ES noise continues where it stopped
+    a, b = full.state_dict(), resumed.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("model", ["intrinsic", "point"])
+def test_ip2_task_sequence_resumes_after_a_kill(model, tmp_path, monkeypatch):
+    episodes = [_episode(ways=3, queries=2, steps=4, dtype=torch.float32, seed=s) for s in range(4)]
+    cfg = IP2Config(model=model, ways=3, grid=(2, 2), steps=4, hidden=5, max_steps=3)
+    full = IntrinsicNet(cfg, seed=0)
+    expected = run_sequence(full, episodes)
+    ckpt = CheckpointConfig(tmp_path, every=1, config_hash=model)
+    with _killed_at_step(monkeypatch, ip2_module, 2), pytest.raises(KeyboardInterrupt):
+        run_sequence(IntrinsicNet(cfg, seed=0), episodes, checkpoint=ckpt)
+    resumed = IntrinsicNet(cfg, seed=0)
+    ran: list[list[int]] = []
+    assert run_sequence(resumed, episodes, progress=lambda r: ran.append(list(r)) or r, checkpoint=ckpt) == expected
+    assert ran == [[2, 3]]
     a, b = full.state_dict(), resumed.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
