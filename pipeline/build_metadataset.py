@@ -29,13 +29,13 @@ from pipeline.cli import main
 def add_arguments(p):
     p.add_argument("--dataset", choices=META_DATASETS, required=True)
     p.add_argument("--raw", type=Path, required=True, help="fetched raw dataset directory (data/fetched/<raw>)")
-    p.add_argument("--sampling", choices=SAMPLING_MODES, default="paper")
-    p.add_argument("--time-bin-ms", type=float, default=1.0)
-    p.add_argument("--window-ms", type=float, default=100.0)
-    p.add_argument("--on-corrupt", choices=ON_CORRUPT, default="error")
+    p.add_argument("--sampling", choices=SAMPLING_MODES)
+    p.add_argument("--time-bin-ms", type=float)
+    p.add_argument("--window-ms", type=float)
+    p.add_argument("--on-corrupt", choices=ON_CORRUPT)
     p.add_argument("--recordings-per-class", type=int, default=0,
                    help="cap on recordings per raw class and pool, in file order (0: all)")
-    p.add_argument("--asl-train-fraction", type=float, default=0.75,
+    p.add_argument("--asl-train-fraction", type=float,
                    help="paper sampling, ASL-DVS: fraction of each letter's recordings in the meta-train pool")
     p.add_argument("--stats-spec", action="append", default=None, metavar="WAYS,SHOTS,QUERIES",
                    help="episode spec whose pair reuse pool_stats counts (repeatable; default 5,1,10)")

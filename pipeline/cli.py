@@ -5,10 +5,13 @@ A stage module defines ``add_arguments(parser)`` and ``run(args, ctx)`` and ends
     if __name__ == "__main__":
         stage_main("metatrain", __doc__, add_arguments, run)
 
-``stage_main`` adds the common flags (``--scale``, ``--log``), sets up logging to
-``logs/<stage>/...log`` and stderr, and turns a :class:`metasnn.errors.MetasnnError` into one line
-on stderr and exit code 2 — no traceback. Outputs are the stage's business but must be written
-atomically (``metasnn.io``); ``ctx.write_provenance(dir)`` records how they were made.
+A flag the registry binds to a config key takes its default from ``params.yaml``
+(``pipeline.cli_defaults``): declare its type and help, not its value; flags and run steps several
+stages share are in ``pipeline.cli_flags`` and ``pipeline.cli_runs``. ``stage_main`` adds the common
+flags (``--scale``, ``--log``), sets up logging to ``logs/<stage>/...log`` and stderr, and turns a
+:class:`metasnn.errors.MetasnnError` into one line on stderr and exit code 2 — no traceback. Outputs
+are the stage's business but must be written atomically (``metasnn.io``); ``ctx.write_provenance(dir)``
+records how they were made.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from metasnn.io import atomic_write_json
 from metasnn.reporting.cost_meter import WorkMeter
 from metasnn.reporting.provenance import build_provenance, write_provenance
 from metasnn.reporting.targets import SCALES
+from pipeline.cli_defaults import set_config_defaults
 
 T = TypeVar("T")
 
@@ -145,6 +149,7 @@ def build_parser(name: str, doc: str | None, add_arguments: Callable[[argparse.A
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(parser)
+    set_config_defaults(parser, name)
     common = parser.add_argument_group("common stage options")
     common.add_argument("--scale", choices=SCALES, default="default", help="scale label recorded in provenance and tables")
     common.add_argument("--log", type=Path, default=None, help=f"log file (default logs/{name}/run.log)")
@@ -160,7 +165,11 @@ def stage_main(
 ) -> int:
     """Parse arguments, run the stage, report user errors on one line. Returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(name, doc, add_arguments)
+    try:
+        parser = build_parser(name, doc, add_arguments)
+    except MetasnnError as exc:  # params.yaml, where the flags' defaults come from, is unreadable
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     log_path = args.log or Path("logs") / name / "run.log"
     _setup_logging(name, log_path)

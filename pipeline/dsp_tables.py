@@ -16,18 +16,18 @@ from pathlib import Path
 from metasnn.reporting import dsp
 from metasnn.reporting.provenance import input_sources
 from pipeline.cli import main
+from pipeline.cli_flags import add_table_dirs
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs", type=Path, nargs="+", required=True,
                    help="metrics.json of the dsp_train runs (tasks.json, curve.csv, model.pt, provenance.json beside it)")
     p.add_argument("--sweep", type=Path, nargs="*", default=[], help="metrics.json of the dsp_beta_sweep runs")
-    p.add_argument("--sweep-datasets", nargs="*", default=[],
+    p.add_argument("--sweep-datasets", nargs="*",
                    help="datasets of the beta sweep: their dsp_train dsp runs supply beta = dsp.beta")
     p.add_argument("--heterogeneity-cv", type=float, required=True,
                    help="dsp-C2: the learned eta counts as heterogeneous when its CV exceeds this")
-    p.add_argument("--tables-dir", type=Path, required=True)
-    p.add_argument("--figures-dir", type=Path, required=True)
+    add_table_dirs(p)
     p.add_argument("--provenance", type=Path, required=True, help="provenance.json of this stage")
 
 

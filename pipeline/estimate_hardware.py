@@ -26,49 +26,49 @@ from metasnn.hardware.rates import load_rates_by_key
 from metasnn.io import atomic_directory, atomic_write_json
 from metasnn.reporting.provenance import input_sources
 from pipeline.cli import main, str2bool
+from pipeline.cli_flags import add_table_dirs
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--chip", default="tianjic", help="chip preset name (tianjic, loihi) or YAML path")
-    p.add_argument("--compare-chips", nargs="*", default=["loihi"], help="extra chips in the energy-scaling figure")
+    p.add_argument("--chip", help="chip preset name (tianjic, loihi) or YAML path")
+    p.add_argument("--compare-chips", nargs="*", help="extra chips in the energy-scaling figure")
     p.add_argument("--rates", type=Path, nargs="*", default=[], action="extend",
                    help="rates files (one per mode LP/GP/HP and per inference coding; the flag may repeat); "
                         "none -> placeholders")
     p.add_argument("--inference-metrics", type=Path, nargs="*", default=[],
                    help="metrics.json of the trained inference network per coding (pipeline.wu22_inference): its "
                         "accuracy and CPU latency are shown beside the Table S1 estimate")
-    p.add_argument("--placeholder-rates", choices=("allow", "forbid"), default="allow",
+    p.add_argument("--placeholder-rates", choices=("allow", "forbid"),
                    help="allow: a mode/coding without a --rates file uses the stated placeholder rates (labelled); "
                         "forbid: that is an error (the pipeline's setting)")
-    p.add_argument("--learning-layers", type=int, nargs="+", default=[784, 512, 10])
-    p.add_argument("--learning-timesteps", type=int, default=3)
-    p.add_argument("--learning-cores", nargs="+", default=["auto"], help="cores per layer or 'auto'")
-    p.add_argument("--hp-global-every", type=int, nargs="+", default=[1, 4, 16, 64],
+    p.add_argument("--learning-layers", type=int, nargs="+")
+    p.add_argument("--learning-timesteps", type=int)
+    p.add_argument("--learning-cores", nargs="+", help="cores per layer or 'auto'")
+    p.add_argument("--hp-global-every", type=int, nargs="+",
                    help="grid: samples per HP global update")
-    p.add_argument("--hp-global-layers", nargs="+", default=["all", "output"], choices=["all", "output"],
+    p.add_argument("--hp-global-layers", nargs="+", choices=["all", "output"],
                    help="grid: layers reached by HP's global update")
-    p.add_argument("--reference-every", type=int, default=16, help="HP schedule at which the claims are tested")
-    p.add_argument("--reference-layers", default="all", choices=["all", "output"])
-    p.add_argument("--inference-layers", type=int, nargs="+", default=[784, 1024, 1024, 10])
-    p.add_argument("--inference-cores", nargs="+", default=["32", "32", "6"],
+    p.add_argument("--reference-every", type=int, help="HP schedule at which the claims are tested")
+    p.add_argument("--reference-layers", choices=["all", "output"])
+    p.add_argument("--inference-layers", type=int, nargs="+")
+    p.add_argument("--inference-cores", nargs="+",
                    help="cores per layer (wu22: 70 in total) or 'auto'")
-    p.add_argument("--inference-timesteps", type=int, default=8)
-    p.add_argument("--inference-dataset", default=None,
-                   help="dataset key of the Table S1 rows and of the paper GPU row compared with (default: the "
-                        "dataset of --inference-metrics, else MNIST)")
-    p.add_argument("--scaling-hidden", type=int, nargs="+", default=[64, 128, 256, 512, 1024])
-    p.add_argument("--much-less-ratio", type=float, default=0.25, help="HP << GP means RC_HP <= this x RC_GP")
-    p.add_argument("--min-advantage", type=float, default=10.0, help="chip vs GPU advantage needed for wu22-C5")
-    p.add_argument("--sensitivity-factors", type=float, nargs="+", default=[0.5, 1.0, 2.0])
+    p.add_argument("--inference-timesteps", type=int)
+    p.add_argument("--inference-dataset",
+                   help="dataset key of the Table S1 rows and of the paper GPU row compared with (must be the "
+                        "dataset of --inference-metrics)")
+    p.add_argument("--scaling-hidden", type=int, nargs="+")
+    p.add_argument("--much-less-ratio", type=float, help="HP << GP means RC_HP <= this x RC_GP")
+    p.add_argument("--min-advantage", type=float, help="chip vs GPU advantage needed for wu22-C5")
+    p.add_argument("--sensitivity-factors", type=float, nargs="+")
     p.add_argument("--data-source", choices=("synthetic", "download", "local"), default="synthetic",
                    help="data.source of the recordings the rate-giving models were trained on (table label)")
-    p.add_argument("--measure", type=str2bool, default=True,
+    p.add_argument("--measure", type=str2bool,
                    help="measure CPU (and GPU if present) latency of the same network (not byte-reproducible)")
-    p.add_argument("--measure-seconds", type=float, default=0.5)
+    p.add_argument("--measure-seconds", type=float)
     p.add_argument("--seed", type=int, default=0, help="seed of the measured network's weights and inputs")
     p.add_argument("--out-dir", type=Path, required=True, help="run directory: provenance, mapping, phases, constants")
-    p.add_argument("--tables-dir", type=Path, required=True)
-    p.add_argument("--figures-dir", type=Path, required=True)
+    add_table_dirs(p)
     p.add_argument("--metrics", type=Path, required=True, help="flat metrics JSON")
 
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-
 from metasnn.evaluation.fewshot import (
     HIST_EDGES,
     SN22_STATISTIC_LABEL,
@@ -34,37 +32,46 @@ from metasnn.evaluation.fewshot import (
     update_histogram,
 )
 from metasnn.io import atomic_directory, atomic_write_json, atomic_write_text, load_tensors
-from metasnn.meta.sn22 import load_learner, output_layer_names, resolve_device
+from metasnn.meta.sn22 import load_learner, output_layer_names
 from metasnn.reporting.provenance import read_provenance
 from pipeline.cli import main
+from pipeline.cli_flags import add_device_flags, add_flags
+from pipeline.cli_runs import use_device
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", type=Path, required=True, help="model.pt written by pipeline.metatrain")
-    p.add_argument("--data", type=Path, required=True, help="meta-dataset directory")
-    p.add_argument("--eval-seed", type=int, default=1234, help="seed of the fixed evaluation task set")
-    p.add_argument("--val-tasks", type=int, default=600)
-    p.add_argument("--test-tasks", type=int, default=600)
+    add_trained_model_flags(p)
+    p.add_argument("--eval-seed", type=int, help="seed of the fixed evaluation task set")
+    add_flags(p, int, "--val-tasks", "--test-tasks")
     p.add_argument("--queries", type=int, default=None, help="query samples per class (default: the training value)")
     p.add_argument("--inner-steps", type=int, default=None, help="inner steps at test (default: the training value)")
-    p.add_argument("--repeats", type=int, default=10, help="evaluation repeats for sn22's own ± statistic")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", default="cpu", help="cpu | cuda | auto (CUDA when available)")
+    p.add_argument("--repeats", type=int, help="evaluation repeats for sn22's own ± statistic")
+    add_device_flags(p)
     p.add_argument("--out", type=Path, required=True)
 
 
-def run(args: argparse.Namespace, ctx) -> None:
+def add_trained_model_flags(p: argparse.ArgumentParser) -> None:
+    """``--model`` (a meta-trained sn22 learner) and ``--data`` (the meta-dataset it is tested on)."""
+    p.add_argument("--model", type=Path, required=True, help="model.pt written by pipeline.metatrain")
+    p.add_argument("--data", type=Path, required=True, help="meta-dataset directory")
+
+
+def load_trained(args: argparse.Namespace, ctx):
+    """The learner of ``--model`` on ``--device`` (and its config), the meta-dataset of ``--data``, and the
+    device; records the data sources and the learner's training seeds in ``ctx``."""
     from metasnn.data import load_metadataset
 
-    torch.set_num_threads(max(1, args.threads))
-    payload = load_tensors(args.model)
-    device = resolve_device(args.device)
-    ctx.device = str(device)
-    model, cfg = load_learner(payload, device)
+    device = use_device(args, ctx)
+    model, cfg = load_learner(load_tensors(args.model), device)
     ds = load_metadataset(args.data)
     ctx.use_sources(ds.data_sources)
     train_prov = read_provenance(args.model.parent / "provenance.json") or {}
     ctx.seeds = [int(s) for s in train_prov.get("seeds", [])]
+    return model, cfg, ds, device
+
+
+def run(args: argparse.Namespace, ctx) -> None:
+    model, cfg, ds, device = load_trained(args, ctx)
     queries = cfg.queries if args.queries is None else args.queries
     steps = cfg.inner_steps if args.inner_steps is None else args.inner_steps
     out_name = output_layer_names(model)[0]

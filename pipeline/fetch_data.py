@@ -32,13 +32,13 @@ def add_arguments(p):
                    help="shipped (real recordings in the repository) | synthetic | download | local")
     p.add_argument("--shipped", type=Path, default=Path("datasets"),
                    help="shipped: the repository's datasets/ folder (holds N-MNIST/)")
-    p.add_argument("--root", type=Path, default=Path("data/raw"),
+    p.add_argument("--root", type=Path,
                    help="download: where archives go; local: where the dataset is (<root>/N-MNIST, <root>/ASL-DVS)")
-    p.add_argument("--on-corrupt", choices=ON_CORRUPT, default="error")
-    p.add_argument("--seed", type=int, default=0, help="synthetic source seed")
-    p.add_argument("--nmnist-train-per-class", type=int, default=30, help="synthetic: N-MNIST Train recordings per digit")
-    p.add_argument("--nmnist-test-per-class", type=int, default=10, help="synthetic: N-MNIST Test recordings per digit")
-    p.add_argument("--asldvs-per-class", type=int, default=20, help="synthetic: ASL-DVS recordings per letter")
+    p.add_argument("--on-corrupt", choices=ON_CORRUPT)
+    p.add_argument("--seed", type=int, help="synthetic source seed")
+    p.add_argument("--nmnist-train-per-class", type=int, help="synthetic: N-MNIST Train recordings per digit")
+    p.add_argument("--nmnist-test-per-class", type=int, help="synthetic: N-MNIST Test recordings per digit")
+    p.add_argument("--asldvs-per-class", type=int, help="synthetic: ASL-DVS recordings per letter")
     p.add_argument("--out", type=Path, required=True, help="output directory (data/fetched/<raw>)")
 
 

@@ -33,7 +33,7 @@ EXAMPLES = 5
 def add_arguments(p):
     p.add_argument("--meta", type=Path, nargs="+", required=True, help="built meta-datasets (data/meta/<name>)")
     p.add_argument("--fetched", type=Path, nargs="*", default=[], help="fetched raw datasets (data/fetched/<raw>)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int)
     p.add_argument("--per-split", type=int, default=20, help="raw recordings sampled per split for statistics")
     p.add_argument("--figure", type=Path, required=True)
     p.add_argument("--stats", type=Path, required=True, help="CSV of statistics")

@@ -9,26 +9,18 @@ the runs' provenance records.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from metasnn.reporting.ip2 import write_ip2
-from metasnn.reporting.provenance import input_sources
 from pipeline.cli import main
+from pipeline.cli_flags import add_runs_table_flags
+from pipeline.cli_runs import write_runs_table
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--runs", type=Path, nargs="+", required=True, help="ip2_train output directories")
-    p.add_argument("--tables-dir", type=Path, required=True)
-    p.add_argument("--figures-dir", type=Path, required=True)
+    add_runs_table_flags(p, "ip2_train")
 
 
 def run(args, ctx):
-    results = [json.loads((d / "result.json").read_text()) for d in args.runs]
-    sources = ctx.use_sources(input_sources(args.runs, where="ip2_table --runs"))
-    ctx.seeds = sorted({r["seed"] for r in results})
-    claim = write_ip2(results, scale=ctx.scale, sources=sources, tables_dir=args.tables_dir,
-                      figures_dir=args.figures_dir)
+    claim = write_runs_table(args, ctx, write_ip2)
     ctx.log.info("ip2-C1: %s (%s)", claim.verdict, claim.note)
 
 

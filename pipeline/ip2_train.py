@@ -11,13 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
-from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
+from metasnn.data import EpisodeSampler, EpisodeSpec
 from metasnn.io import atomic_directory, atomic_write_json, save_tensors
 from metasnn.meta.training import curve_csv
 from metasnn.plasticity.intrinsic import (
-    DEFAULT_INNER_LR,
     IntrinsicNet,
     IP2Config,
     IP2Evaluator,
@@ -27,42 +24,32 @@ from metasnn.plasticity.intrinsic import (
     select_mask,
 )
 from pipeline.cli import main, str2bool
+from pipeline.cli_flags import add_fewshot_run_flags, add_flags
+from pipeline.cli_runs import open_metadataset
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--data", type=Path, required=True, help="meta-dataset directory (data/meta/<dataset>)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--eval-seed", type=int, required=True,
-                   help="seed of the meta-val / meta-test task set (config eval_seed: the same tasks for every method)")
-    p.add_argument("--recurrent", type=str2bool, default=True)
-    p.add_argument("--ways", type=int, default=5)
-    p.add_argument("--shots", type=int, default=2)
-    p.add_argument("--queries", type=int, default=5)
-    p.add_argument("--grid", type=int, nargs=2, default=[8, 4])
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--inner-lr", type=float, default=DEFAULT_INNER_LR["intrinsic"],
+    add_fewshot_run_flags(p)
+    p.add_argument("--recurrent", type=str2bool)
+    add_flags(p, int, "--ways", "--shots", "--queries")
+    p.add_argument("--grid", type=int, nargs=2, help="input pooling grid (rows cols)")
+    add_flags(p, int, "--steps", "--hidden")
+    p.add_argument("--inner-lr", type=float,
                    help="intrinsic model: inner-loop SGD lr of the masked intrinsic parameters")
-    p.add_argument("--point-inner-lr", type=float, default=DEFAULT_INNER_LR["point"],
+    p.add_argument("--point-inner-lr", type=float,
                    help="point-neuron baseline: inner-loop SGD lr of its readout weights (same criterion and cap)")
-    p.add_argument("--max-steps", type=int, default=10)
-    p.add_argument("--criterion", type=float, default=0.6, help="support accuracy that ends a task")
-    p.add_argument("--homeostasis", type=float, default=0.1)
-    p.add_argument("--target-rate", type=float, default=0.2)
-    p.add_argument("--outer-lr", type=float, default=1e-2)
-    p.add_argument("--mask-candidates", nargs="+", default=["threshold", "threshold+tau_m", "threshold+tau_m+tau_d"])
-    p.add_argument("--selection-tasks", type=int, default=3)
-    p.add_argument("--tasks", type=int, default=24, help="tasks in the learning-to-learn sequence")
-    p.add_argument("--test-episodes", type=int, default=15)
+    p.add_argument("--max-steps", type=int, help="inner steps cap (steps to criterion)")
+    p.add_argument("--criterion", type=float, help="support accuracy that ends a task")
+    add_flags(p, float, "--homeostasis", "--target-rate", "--outer-lr")
+    p.add_argument("--mask-candidates", nargs="+", help="intrinsic parameter sets the mask is selected from")
+    add_flags(p, int, "--selection-tasks")
+    p.add_argument("--tasks", type=int, help="tasks in the learning-to-learn sequence")
+    add_flags(p, int, "--test-episodes")
     p.add_argument("--out", type=Path, required=True)
 
 
 def run(args, ctx):
-    torch.set_num_threads(1)
-    torch.manual_seed(args.seed)
-    ctx.seeds = [args.seed]
-    ds = load_metadataset(args.data)
-    ctx.use_sources(ds.data_sources)
+    ds = open_metadataset(args, ctx)
     spec = EpisodeSpec(args.ways, args.shots, args.queries)
     train = EpisodeSampler(ds, "train", spec, seed=args.seed)
     sequence = [train.episode(i) for i in range(args.tasks)]

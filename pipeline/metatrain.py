@@ -13,42 +13,46 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from metasnn.data.sources import describe
 from metasnn.errors import ConfigError
 from metasnn.io import atomic_directory, atomic_write_json, save_tensors
-from metasnn.meta.sn22 import METHODS, SN22Config, metatrain, model_payload, resolve_device
+from metasnn.meta.sn22 import METHODS, SN22Config, metatrain, model_payload
 from metasnn.meta.training import CheckpointConfig, write_curve
 from metasnn.reporting.provenance import config_hash
 from pipeline.cli import main, str2bool
+from pipeline.cli_flags import add_device_flags, add_flags
+from pipeline.cli_runs import use_device
+
+
+def add_sn22_network_arguments(p: argparse.ArgumentParser) -> None:
+    """The sn22 network's flags, shared with the transfer baseline (the same backbone)."""
+    p.add_argument("--channels", type=int, nargs="+")
+    p.add_argument("--input-pool", type=int, default=1, help="sum-pool input frames k x k (1 = sn22)")
+    p.add_argument("--pooling", choices=("avg", "max"))
+    p.add_argument("--burn-in", type=float, help="fraction of the T steps run without gradients")
+    p.add_argument("--init", choices=("lsuv", "default"))
+    p.add_argument("--lsuv-mean", type=float, help="LSUV target mean of U (sn22: 0)")
+    p.add_argument("--scale-decays", type=str2bool,
+                   help="per-step decays = sn22 decays ** time_bin_ms (true) or sn22's per-step values (false)")
 
 
 def add_sn22_model_arguments(p: argparse.ArgumentParser) -> None:
     """Flags shared by the sn22 training stages (network, MAML and schedule hyper-parameters)."""
-    p.add_argument("--ways", type=int, default=5)
-    p.add_argument("--shots", type=int, default=1)
-    p.add_argument("--queries", type=int, default=10, help="query samples per class")
-    p.add_argument("--inner-steps", type=int, default=1)
+    add_flags(p, int, "--ways", "--shots")
+    p.add_argument("--queries", type=int, help="query samples per class")
+    add_flags(p, int, "--inner-steps")
     p.add_argument("--inner-lr", type=float, default=1.0)
     p.add_argument("--outer-lr", type=float, default=2e-3)
-    p.add_argument("--outer-grad-clip", type=float, default=0.0,
+    p.add_argument("--outer-grad-clip", type=float,
                    help="clip the outer gradient to this global norm before the Adam step (0: off, as sn22)")
-    p.add_argument("--final-lr-factor", type=float, default=1.0 / 50.0, help="cosine schedule ends at outer-lr × this")
-    p.add_argument("--outer-steps", type=int, default=20000)
-    p.add_argument("--tasks-per-step", type=int, default=1)
-    p.add_argument("--burn-in", type=float, default=0.7, help="fraction of the T steps run without gradients")
-    p.add_argument("--pooling", choices=("avg", "max"), default="avg")
-    p.add_argument("--channels", type=int, nargs="+", default=[32, 64, 128])
-    p.add_argument("--input-pool", type=int, default=1, help="sum-pool input frames k x k (1 = sn22)")
-    p.add_argument("--init", choices=("lsuv", "default"), default="lsuv")
-    p.add_argument("--lsuv-mean", type=float, default=0.0, help="LSUV target mean of U (sn22: 0)")
+    p.add_argument("--final-lr-factor", type=float, help="cosine schedule ends at outer-lr × this")
+    add_flags(p, int, "--outer-steps", "--tasks-per-step")
+    add_sn22_network_arguments(p)
     p.add_argument("--frozen-layers", type=int, default=0, help="first k layers not adapted in the inner loop")
     p.add_argument("--inner-threshold", type=float, default=0.0,
                    help="sn22 Eq. 6: keep inner updates only where |Δw| > this fraction of the update range (0: off)")
-    p.add_argument("--cnn-variant", choices=("paper", "softsign"), default="paper")
-    p.add_argument("--scale-decays", type=str2bool, default=True,
-                   help="per-step decays = sn22 decays ** time_bin_ms (true) or sn22's per-step values (false)")
+    p.add_argument("--cnn-variant", choices=("paper", "softsign"))
     p.add_argument("--max-loss", type=float, default=1.0e4, help="a loss above this counts as divergence")
 
 
@@ -58,9 +62,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, required=True)
     add_sn22_model_arguments(p)
     p.add_argument("--checkpoint-dir", type=Path, default=None, help="resume/checkpoint directory (none: no checkpoints)")
-    p.add_argument("--checkpoint-every", type=int, default=200)
-    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
-    p.add_argument("--device", default="cpu", help="cpu | cuda | auto (CUDA when available)")
+    p.add_argument("--checkpoint-every", type=int)
+    add_device_flags(p)
     p.add_argument("--out", type=Path, required=True)
 
 
@@ -83,9 +86,7 @@ def load_data(path: Path):
 
 
 def run(args: argparse.Namespace, ctx) -> None:
-    torch.set_num_threads(max(1, args.threads))
-    device = resolve_device(args.device)
-    ctx.device = str(device)
+    device = use_device(args, ctx)
     cfg = config_from_args(args)
     ds = load_data(args.data)
     ctx.seeds = [args.seed]

@@ -7,26 +7,18 @@ Built by metasnn.reporting.mp23; each row's data source comes from the runs' pro
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from metasnn.reporting.mp23 import write_mp23
-from metasnn.reporting.provenance import input_sources
 from pipeline.cli import main
+from pipeline.cli_flags import add_runs_table_flags
+from pipeline.cli_runs import write_runs_table
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--runs", type=Path, nargs="+", required=True, help="mp23_train output directories")
-    p.add_argument("--tables-dir", type=Path, required=True)
-    p.add_argument("--figures-dir", type=Path, required=True)
+    add_runs_table_flags(p, "mp23_train")
 
 
 def run(args, ctx):
-    results = [json.loads((d / "result.json").read_text()) for d in args.runs]
-    sources = ctx.use_sources(input_sources(args.runs, where="mp23_table --runs"))
-    ctx.seeds = sorted({r["seed"] for r in results})
-    claim = write_mp23(results, scale=ctx.scale, sources=sources, tables_dir=args.tables_dir,
-                       figures_dir=args.figures_dir)
+    claim = write_runs_table(args, ctx, write_mp23)
     if claim is not None:
         ctx.log.info("mp23-C1: %s (effect %.2f, p=%s)", claim.verdict, claim.effect, claim.p_value)
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import torch
-
-from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
+from metasnn.data import EpisodeSampler, EpisodeSpec
 from metasnn.io import atomic_directory, atomic_write_json, save_tensors
 from metasnn.meta.training import curve_csv
 from metasnn.plasticity.metaplasticity import (
@@ -25,39 +23,33 @@ from metasnn.plasticity.metaplasticity import (
     model_payload,
 )
 from pipeline.cli import main
+from pipeline.cli_flags import add_fewshot_run_flags, add_flags
+from pipeline.cli_runs import open_metadataset
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--data", type=Path, required=True, help="meta-dataset directory (data/meta/<dataset>)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--eval-seed", type=int, required=True,
-                   help="seed of the meta-val / meta-test task set (config eval_seed: the same tasks for every method)")
-    p.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS))
-    p.add_argument("--ways", type=int, default=5)
-    p.add_argument("--shots", type=int, default=1)
-    p.add_argument("--queries", type=int, default=10, help="query samples per class of the meta-val/test episodes")
-    p.add_argument("--train-queries", type=int, default=5, help="query samples per class during meta-training")
-    p.add_argument("--grid", type=int, nargs=2, default=[8, 4], help="input pooling grid (rows cols)")
-    p.add_argument("--steps", type=int, default=10, help="time bins the episode is resampled to")
-    p.add_argument("--hidden", type=int, default=32)
-    p.add_argument("--label-gain", type=float, default=2.0)
-    p.add_argument("--eta-init", type=float, default=10.0)
-    p.add_argument("--outer-steps", type=int, default=300)
+    add_fewshot_run_flags(p)
+    p.add_argument("--variants", nargs="+", choices=sorted(VARIANTS))
+    add_flags(p, int, "--ways", "--shots")
+    p.add_argument("--queries", type=int, help="query samples per class of the meta-val/test episodes")
+    p.add_argument("--train-queries", type=int, help="query samples per class during meta-training")
+    p.add_argument("--grid", type=int, nargs=2, help="input pooling grid (rows cols)")
+    p.add_argument("--steps", type=int, help="time bins the episode is resampled to")
+    add_flags(p, int, "--hidden")
+    add_flags(p, float, "--label-gain", "--eta-init")
+    add_flags(p, int, "--outer-steps")
     p.add_argument("--outer-lr", type=float, default=3e-3)
-    p.add_argument("--rule-lr-factor", type=float, default=0.1,
+    p.add_argument("--rule-lr-factor", type=float,
                    help="Adam steps of the rule tensors relative to those of the network")
-    p.add_argument("--meta-optimizer", choices=("gradient", "es"), default="gradient")
-    p.add_argument("--es-pairs", type=int, default=8)
-    p.add_argument("--es-sigma", type=float, default=0.05)
-    p.add_argument("--test-episodes", type=int, default=25, help="meta-val and meta-test episodes each")
+    p.add_argument("--meta-optimizer", choices=("gradient", "es"))
+    add_flags(p, int, "--es-pairs")
+    add_flags(p, float, "--es-sigma")
+    p.add_argument("--test-episodes", type=int, help="meta-val and meta-test episodes each")
     p.add_argument("--out", type=Path, required=True)
 
 
 def run(args, ctx):
-    torch.set_num_threads(1)
-    ctx.seeds = [args.seed]
-    ds = load_metadataset(args.data)
-    ctx.use_sources(ds.data_sources)
+    ds = open_metadataset(args, ctx, seed_torch=False)
     spec = EpisodeSpec(args.ways, args.shots, args.queries)
     nets, rows, metrics = {}, [], {}
     result = {"dataset": ds.name, "seed": args.seed, "variants": {},

@@ -9,54 +9,32 @@ metrics.json, provenance.json.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-import torch
-
 from metasnn.evaluation.fewshot import evaluate_split
-from metasnn.evaluation.statistics import summarize
-from metasnn.io import atomic_directory, atomic_write_json, load_tensors
-from metasnn.meta.sn22 import load_learner, resolve_device
+from metasnn.io import atomic_directory, atomic_write_json
 from pipeline.cli import main
+from pipeline.cli_flags import add_device_flags, add_flags
+from pipeline.cli_runs import accuracy_curve, add_point
+from pipeline.evaluate_fewshot import add_trained_model_flags, load_trained
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", type=Path, required=True, help="model.pt written by pipeline.metatrain")
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--steps", type=int, nargs="+", default=list(range(1, 11)))
-    p.add_argument("--tasks", type=int, default=600)
-    p.add_argument("--eval-seed", type=int, default=1234)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", default="cpu", help="cpu | cuda | auto (CUDA when available)")
+    add_trained_model_flags(p)
+    p.add_argument("--steps", type=int, nargs="+", help="inner steps at test, one evaluation each")
+    add_flags(p, int, "--tasks", "--eval-seed")
+    add_device_flags(p)
     p.add_argument("--out", type=Path, required=True)
 
 
 def run(args: argparse.Namespace, ctx) -> None:
-    from metasnn.data import load_metadataset
-
-    torch.set_num_threads(max(1, args.threads))
-    device = resolve_device(args.device)
-    ctx.device = str(device)
-    model, cfg = load_learner(load_tensors(args.model), device)
-    ds = load_metadataset(args.data)
-    ctx.use_sources(ds.data_sources)
-    prov = args.model.parent / "provenance.json"
-    ctx.seeds = list(json.loads(prov.read_text()).get("seeds", [])) if prov.is_file() else []
-    results = {"method": cfg.method, "dataset": ds.name, "seed": ctx.seeds[0] if ctx.seeds else None,
-               "train_inner_steps": cfg.inner_steps, "steps": [],
-               "acc_mean": [], "acc_ci95_low": [], "acc_ci95_high": [], "per_task": {}}
+    model, cfg, ds, _ = load_trained(args, ctx)
+    results = accuracy_curve("steps", method=cfg.method, dataset=ds.name, seed=ctx.seeds[0] if ctx.seeds else None,
+                             train_inner_steps=cfg.inner_steps)
     for k in args.steps:
         outcomes = evaluate_split(model, cfg, ds, "test", args.tasks, args.eval_seed, cfg.queries, k,
                                   progress=lambda it, s, total, k=k: ctx.progress(it, f"{k} inner steps", total=total, per=("tasks", "steps")))
-        accs = [o.accuracy for o in outcomes]
-        s = summarize(accs)
-        results["steps"].append(int(k))
-        results["acc_mean"].append(s.mean)
-        results["acc_ci95_low"].append(s.ci95_low)
-        results["acc_ci95_high"].append(s.ci95_high)
-        results["per_task"][str(k)] = accs
-        ctx.log.info("%d inner steps: %.4f", k, s.mean)
+        ctx.log.info("%d inner steps: %.4f", k, add_point(results, "steps", k, [o.accuracy for o in outcomes]))
     metrics = {f"test_acc_{k}steps": a for k, a in zip(results["steps"], results["acc_mean"], strict=True)}
     with atomic_directory(args.out) as tmp:
         atomic_write_json(tmp / "results.json", results)

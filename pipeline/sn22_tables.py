@@ -17,6 +17,7 @@ from pathlib import Path
 from metasnn.reporting import sn22
 from metasnn.reporting.provenance import input_sources
 from pipeline.cli import main
+from pipeline.cli_flags import add_table_dirs
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,8 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="C7 holds when transfer needs on average at least this many shots to match MAML SNN 1-shot")
     p.add_argument("--transfer-shots-fails", type=float, required=True,
                    help="C7 does not hold when transfer matches MAML SNN 1-shot at fewer shots than this on average")
-    p.add_argument("--tables-dir", type=Path, required=True)
-    p.add_argument("--figures-dir", type=Path, required=True)
+    add_table_dirs(p)
 
 
 def run(args: argparse.Namespace, ctx) -> None:

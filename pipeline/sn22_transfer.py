@@ -17,43 +17,35 @@ import numpy as np
 import torch
 
 from metasnn.baselines.transfer import PretrainConfig, pretrain, transfer_task_accuracy
-from metasnn.evaluation.statistics import summarize
 from metasnn.io import atomic_directory, atomic_write_json, save_tensors
-from metasnn.meta.sn22 import resolve_device
 from metasnn.meta.training import write_curve
 from metasnn.snn import build_model
-from pipeline.cli import main, str2bool
+from pipeline.cli import main
+from pipeline.cli_flags import add_device_flags, add_flags
+from pipeline.cli_runs import accuracy_curve, add_point, use_device
+from pipeline.metatrain import add_sn22_network_arguments
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--data", type=Path, required=True, help="meta-dataset directory (data/meta/<dataset>)")
     p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--channels", type=int, nargs="+", default=[32, 64, 128])
-    p.add_argument("--input-pool", type=int, default=1, help="sum-pool input frames k x k (1 = sn22)")
-    p.add_argument("--pooling", choices=("avg", "max"), default="avg")
-    p.add_argument("--burn-in", type=float, default=0.7)
-    p.add_argument("--init", choices=("lsuv", "default"), default="lsuv")
-    p.add_argument("--lsuv-mean", type=float, default=0.0, help="LSUV target mean of U (sn22: 0)")
-    p.add_argument("--scale-decays", type=str2bool, default=True)
-    p.add_argument("--pretrain-steps", type=int, default=2000)
-    p.add_argument("--pretrain-batch", type=int, default=32)
-    p.add_argument("--pretrain-lr", type=float, default=2e-3)
-    p.add_argument("--ways", type=int, default=5)
-    p.add_argument("--shots", type=int, nargs="+", default=list(range(1, 21)))
-    p.add_argument("--queries", type=int, default=10)
-    p.add_argument("--tasks", type=int, default=100, help="meta-test tasks per k")
-    p.add_argument("--eval-seed", type=int, default=1234)
-    p.add_argument("--head-steps", type=int, default=100)
-    p.add_argument("--head-lr", type=float, default=1e-2)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", default="cpu", help="cpu | cuda | auto (CUDA when available)")
+    add_sn22_network_arguments(p)
+    add_flags(p, int, "--pretrain-steps", "--pretrain-batch")
+    add_flags(p, float, "--pretrain-lr")
+    add_flags(p, int, "--ways")
+    p.add_argument("--shots", type=int, nargs="+", help="support shots per class, one transfer test each")
+    p.add_argument("--queries", type=int, help="query samples per class")
+    p.add_argument("--tasks", type=int, help="meta-test tasks per k")
+    add_flags(p, int, "--eval-seed", "--head-steps")
+    add_flags(p, float, "--head-lr")
+    add_device_flags(p)
     p.add_argument("--out", type=Path, required=True)
 
 
 def run(args: argparse.Namespace, ctx) -> None:
     from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
 
-    torch.set_num_threads(max(1, args.threads))
+    device = use_device(args, ctx)
     torch.manual_seed(args.seed)
     ds = load_metadataset(args.data)
     ctx.seeds = [args.seed]
@@ -61,17 +53,14 @@ def run(args: argparse.Namespace, ctx) -> None:
     n_classes = len(ds.classes("train"))
     model = build_model("sn22_snn", ds.frame_shape, n_classes, channels=tuple(args.channels), pooling=args.pooling,
                         burn_in=float(args.burn_in), input_pool=args.input_pool, dt_ms=ds.time_bin_ms if args.scale_decays else 1.0)
-    device = resolve_device(args.device)
-    ctx.device = str(device)
     model.to(device)
     cfg = PretrainConfig(steps=args.pretrain_steps, batch_size=args.pretrain_batch, lr=args.pretrain_lr, init=args.init,
                          lsuv_mean=args.lsuv_mean)
     ctx.log.info("pretraining %d-way on %s for %d steps", n_classes, ds.name, cfg.steps)
     rows = pretrain(model, ds, cfg, args.seed,
                     progress=lambda r: ctx.progress(r, f"pretrain {ds.name} seed {args.seed}", per="pretrain_steps"))
-    results = {"dataset": ds.name, "seed": args.seed, "shots": [], "acc_mean": [], "acc_ci95_low": [],
-               "acc_ci95_high": [], "per_task": {},
-               "nonmeta_update": {k: [r[f"out_update_{k}"] for r in rows] for k in ("avg", "sum", "max")}}
+    results = accuracy_curve("shots", dataset=ds.name, seed=args.seed)
+    results["nonmeta_update"] = {k: [r[f"out_update_{k}"] for r in rows] for k in ("avg", "sum", "max")}
     for k in args.shots:
         sampler = EpisodeSampler(ds, "test", EpisodeSpec(args.ways, k, args.queries), seed=args.eval_seed)
         accs = []
@@ -79,13 +68,7 @@ def run(args: argparse.Namespace, ctx) -> None:
             ep = sampler.episode(i).to(device)
             accs.append(transfer_task_accuracy(model, ep.support_x, ep.support_y, ep.query_x, ep.query_y, args.ways,
                                                head_steps=args.head_steps, head_lr=args.head_lr))
-        s = summarize(accs)
-        results["shots"].append(int(k))
-        results["acc_mean"].append(s.mean)
-        results["acc_ci95_low"].append(s.ci95_low)
-        results["acc_ci95_high"].append(s.ci95_high)
-        results["per_task"][str(k)] = accs
-        ctx.log.info("transfer %d-shot: %.4f", k, s.mean)
+        ctx.log.info("transfer %d-shot: %.4f", k, add_point(results, "shots", k, accs))
     tail = rows[-max(1, len(rows) // 10):]
     metrics = {
         "dataset": ds.name, "seed": args.seed, "pretrain_classes": n_classes,

@@ -15,38 +15,30 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
+from metasnn.data import EpisodeSampler, EpisodeSpec
 from metasnn.errors import TrainingDivergedError
 from metasnn.io import atomic_write_json, save_tensors
 from metasnn.plasticity.fewshot import FEWSHOT_HP_CONFIG, HPFewShotEvaluator, HPFewShotNet, model_payload
 from pipeline.cli import main
+from pipeline.cli_flags import add_fewshot_run_flags, add_flags
+from pipeline.cli_runs import open_metadataset
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--data", type=Path, required=True, help="meta-dataset directory (data/meta/<dataset>)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--eval-seed", type=int, required=True,
-                   help="seed of the meta-val / meta-test task set (config eval_seed: the same tasks for every method)")
-    p.add_argument("--channels", type=int, nargs="+", default=[16, 32], help="conv feature channels")
-    p.add_argument("--episodes", type=int, default=150, help="meta-training episodes")
-    p.add_argument("--test-episodes", type=int, default=50, help="meta-val and meta-test episodes each")
-    p.add_argument("--ways", type=int, default=5)
-    p.add_argument("--shots", type=int, default=1)
-    p.add_argument("--queries", type=int, default=10)
-    p.add_argument("--label-gain", type=float, default=10.0, help="current clamped onto the label neuron")
-    p.add_argument("--lr-weights", type=float, default=1e-3)
-    p.add_argument("--lr-meta", type=float, default=5e-3)
+    add_fewshot_run_flags(p)
+    p.add_argument("--channels", type=int, nargs="+", help="conv feature channels")
+    p.add_argument("--episodes", type=int, help="meta-training episodes")
+    p.add_argument("--test-episodes", type=int, help="meta-val and meta-test episodes each")
+    add_flags(p, int, "--ways", "--shots", "--queries")
+    p.add_argument("--label-gain", type=float, help="current clamped onto the label neuron")
+    add_flags(p, float, "--lr-weights", "--lr-meta")
     p.add_argument("--out", type=Path, required=True, help="results JSON")
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--provenance", type=Path, required=True)
 
 
 def run(args, ctx):
-    torch.set_num_threads(1)
-    torch.manual_seed(args.seed)
-    ctx.seeds = [args.seed]
-    ds = load_metadataset(args.data)
-    ctx.use_sources(ds.data_sources)
+    ds = open_metadataset(args, ctx)
     spec = EpisodeSpec(args.ways, args.shots, args.queries)
     config = FEWSHOT_HP_CONFIG
     net = HPFewShotNet(ds.frame_shape[1:], args.ways, args.channels, args.label_gain, config, seed=args.seed)

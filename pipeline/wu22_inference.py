@@ -7,8 +7,6 @@ trained network. Writes curves (CSV), metrics (flat JSON), weights, rates and pr
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from metasnn.data.layout import load_manifest
@@ -17,32 +15,23 @@ from metasnn.hardware.inference import CODINGS, InferenceConfig, encode, fit
 from metasnn.hardware.rates import write_rates
 from metasnn.io import atomic_write_json, atomic_write_text, save_tensors
 from pipeline.cli import main, str2bool
-from pipeline.wu22_train import curves_csv, load_digits
+from pipeline.cli_flags import add_flags
+from pipeline.wu22_train import add_digit_arguments, add_output_files, curves_csv, load_digits
 
 DATASET = "N-MNIST"  # the Table S1 rows these measurements fill
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--data", type=Path, required=True, help="fetched N-MNIST directory (data/fetched/nmnist)")
+    add_digit_arguments(p, "T (wu22 Table S1 / hardware.inference_timesteps: 8)",
+                        "neurons in each of the two hidden layers (wu22: 1024)")
     p.add_argument("--coding", choices=CODINGS, required=True,
                    help="rate: a spike in every bin with an event; rank: one spike, in the first bin with an event")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--timesteps", type=int, default=8, help="T (wu22 Table S1 / hardware.inference_timesteps: 8)")
-    p.add_argument("--window-ms", type=float, default=300.0, help="recording window split into T bins")
-    p.add_argument("--pool", type=int, default=1, help="sum-pool the 34x34 frames by this factor")
-    p.add_argument("--hidden", type=int, default=256, help="neurons in each of the two hidden layers (wu22: 1024)")
-    p.add_argument("--train-per-class", type=int, default=0, help="Train recordings per digit (0 = all)")
-    p.add_argument("--test-per-class", type=int, default=0, help="Test recordings per digit (0 = all)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the weights")
-    p.add_argument("--measure", type=str2bool, default=True, help="measure the CPU latency of the trained network")
-    p.add_argument("--measure-seconds", type=float, default=0.5, help="minimum timing duration of the latency")
-    p.add_argument("--curves", type=Path, required=True, help="curves CSV (epoch, losses, accuracies)")
-    p.add_argument("--metrics", type=Path, required=True, help="metrics JSON (accuracy, latency, rates)")
-    p.add_argument("--model", type=Path, required=True, help="trained weights")
-    p.add_argument("--rates", type=Path, required=True, help="spike rates (metasnn.hardware.rates format)")
-    p.add_argument("--provenance", type=Path, required=True, help="provenance.json path")
+    add_flags(p, int, "--epochs", "--batch-size")
+    p.add_argument("--lr", type=float, help="Adam learning rate of the weights")
+    p.add_argument("--measure", type=str2bool, help="measure the CPU latency of the trained network")
+    p.add_argument("--measure-seconds", type=float, help="minimum timing duration of the latency")
+    add_output_files(p, "metrics JSON (accuracy, latency, rates)", "trained weights")
 
 
 def run(args, ctx):

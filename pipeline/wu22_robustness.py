@@ -25,7 +25,7 @@ def add_arguments(p) -> None:
     add_data_arguments(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--models", type=Path, nargs="+", required=True, help="model files written by wu22_train")
-    p.add_argument("--levels", type=int, nargs="+", default=list(range(15)), help="ci / nl levels (0..14)")
+    p.add_argument("--levels", type=int, nargs="+", help="ci / nl levels (0..14)")
     p.add_argument("--corruptions", nargs="+", choices=CORRUPTIONS, default=list(CORRUPTIONS))
     p.add_argument("--out", type=Path, required=True, help="robustness JSON")
     p.add_argument("--provenance", type=Path, required=True)

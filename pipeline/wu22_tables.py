@@ -14,6 +14,7 @@ from pathlib import Path
 from metasnn.reporting import wu22
 from metasnn.reporting.provenance import input_sources
 from pipeline.cli import main
+from pipeline.cli_flags import add_table_dirs
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,8 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="wu22_train provenance.json files (their data sources feed every row and claim)")
     p.add_argument("--margin", type=float, required=True,
                    help="wu22-C1 'HP >= GP': non-inferiority margin in accuracy points")
-    p.add_argument("--tables-dir", type=Path, required=True)
-    p.add_argument("--figures-dir", type=Path, required=True)
+    add_table_dirs(p)
 
 
 def run(args: argparse.Namespace, ctx) -> None:

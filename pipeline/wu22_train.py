@@ -22,43 +22,52 @@ from metasnn.io import atomic_write_json, atomic_write_text, save_tensors
 from metasnn.plasticity.hp import POST_FORMS, RESET_POLICIES, HPConfig, prepare_inputs
 from metasnn.plasticity.training import HP_TRAINING, METHODS, TrainConfig, build_network, spike_rates, train_network
 from pipeline.cli import main, str2bool
+from pipeline.cli_flags import add_flags
 
 RATES_MODE = {"gp": "GP", "lp": "LP", "finetune": "HP", "hp": "HP"}
 
 
+def add_digit_arguments(p, timesteps_help: str, hidden_help: str) -> None:
+    """Input and hidden-layer flags of the wu22 single-digit networks (training, robustness, inference)."""
+    p.add_argument("--data", type=Path, required=True, help="fetched N-MNIST directory (data/fetched/nmnist)")
+    p.add_argument("--timesteps", type=int, help=timesteps_help)
+    p.add_argument("--window-ms", type=float, help="recording window split into T bins")
+    p.add_argument("--pool", type=int, help="sum-pool the 34x34 frames by this factor")
+    p.add_argument("--hidden", type=int, help=hidden_help)
+    p.add_argument("--train-per-class", type=int, help="Train recordings per digit (0 = all)")
+    p.add_argument("--test-per-class", type=int, help="Test recordings per digit (0 = all)")
+
+
 def add_data_arguments(p) -> None:
     """Data and network flags shared with the robustness stage (the model must be rebuilt identically)."""
-    p.add_argument("--data", type=Path, required=True, help="fetched N-MNIST directory (data/fetched/nmnist)")
-    p.add_argument("--timesteps", type=int, default=5, help="T (wu22: 8 in the paper, 5 in the code)")
-    p.add_argument("--window-ms", type=float, default=300.0, help="recording window split into T bins")
-    p.add_argument("--pool", type=int, default=1, help="sum-pool the 34x34 frames by this factor")
-    p.add_argument("--hidden", type=int, default=512, help="hidden HP-LIF neurons (wu22: 512)")
-    p.add_argument("--train-per-class", type=int, default=0, help="training recordings per digit (0 = all)")
-    p.add_argument("--test-per-class", type=int, default=0, help="test recordings per digit (0 = all)")
-    p.add_argument("--reset", choices=RESET_POLICIES, default="sample",
+    add_digit_arguments(p, "T (wu22: 8 in the paper, 5 in the code)", "hidden HP-LIF neurons (wu22: 512)")
+    p.add_argument("--reset", choices=RESET_POLICIES,
                    help="Hebbian trace reset: per sample (default), per batch/episode, carried across batches (code)")
-    p.add_argument("--post-form", choices=POST_FORMS, default="code",
+    p.add_argument("--post-form", choices=POST_FORMS,
                    help="post term: tanh(u/θ − β) (code) or tanh(u/θ) + β (spec's literal form)")
-    p.add_argument("--readout-clamp", type=float, default=0.0, help="clamp the readout at this max (code: 1.1; 0 = off)")
+    p.add_argument("--readout-clamp", type=float, help="clamp the readout at this max (code: 1.1; 0 = off)")
+
+
+def add_output_files(p, metrics_help: str, model_help: str) -> None:
+    """Where a wu22 training stage writes its curves, metrics, weights, spike rates and provenance."""
+    p.add_argument("--curves", type=Path, required=True, help="curves CSV (epoch, losses, accuracies)")
+    p.add_argument("--metrics", type=Path, required=True, help=metrics_help)
+    p.add_argument("--model", type=Path, required=True, help=model_help)
+    p.add_argument("--rates", type=Path, required=True, help="spike rates (metasnn.hardware.rates format)")
+    p.add_argument("--provenance", type=Path, required=True, help="provenance.json path")
 
 
 def add_arguments(p) -> None:
     add_data_arguments(p)
     p.add_argument("--method", choices=METHODS, required=True)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr-weights", type=float, default=1e-3, help="Adam lr of the weights W (wu22: 1e-3)")
-    p.add_argument("--lr-meta", type=float, default=5e-4, help="Adam lr of the meta-parameters θ (wu22: 5e-4)")
-    p.add_argument("--hp-training", choices=HP_TRAINING, default="bilevel",
-                   help="HP: bi-level (paper) or joint minibatch gradient (code)")
-    p.add_argument("--inner-lr", type=float, default=0.1, help="ξ of the bi-level inner step")
-    p.add_argument("--second-order", type=str2bool, default=True, help="exact second-order outer gradient")
-    p.add_argument("--curves", type=Path, required=True, help="curves CSV (epoch, losses, accuracies)")
-    p.add_argument("--metrics", type=Path, required=True, help="final metrics JSON")
-    p.add_argument("--model", type=Path, required=True, help="trained weights (+ carried traces)")
-    p.add_argument("--rates", type=Path, required=True, help="spike rates (metasnn.hardware.rates format)")
-    p.add_argument("--provenance", type=Path, required=True, help="provenance.json path")
+    add_flags(p, int, "--epochs", "--batch-size")
+    p.add_argument("--lr-weights", type=float, help="Adam lr of the weights W (wu22: 1e-3)")
+    p.add_argument("--lr-meta", type=float, help="Adam lr of the meta-parameters θ (wu22: 5e-4)")
+    p.add_argument("--hp-training", choices=HP_TRAINING, help="HP: bi-level (paper) or joint minibatch gradient (code)")
+    p.add_argument("--inner-lr", type=float, help="ξ of the bi-level inner step")
+    p.add_argument("--second-order", type=str2bool, help="exact second-order outer gradient")
+    add_output_files(p, "final metrics JSON", "trained weights (+ carried traces)")
 
 
 def hp_config(args) -> HPConfig:

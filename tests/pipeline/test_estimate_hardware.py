@@ -23,7 +23,8 @@ TABLES = ("wu22_fig5ef_learning_cost", "wu22_tableS1_inference", "wu22_fig5d_ene
 def _run(tmp_path, name, *extra):
     out = tmp_path / name
     argv = ["--out-dir", str(out / "run"), "--tables-dir", str(out / "tables"), "--figures-dir", str(out / "figures"),
-            "--metrics", str(out / "metrics.json"), "--log", str(out / "log.txt"), "--measure", "false", *extra]
+            "--metrics", str(out / "metrics.json"), "--log", str(out / "log.txt"), "--measure", "false",
+            "--placeholder-rates", "allow", *extra]  # params.yaml forbids placeholder rates
     assert stage_main("estimate_hardware", stage.__doc__, stage.add_arguments, stage.run, argv) == 0
     return out
 
@@ -82,7 +83,7 @@ def test_stage_uses_measured_rates_file(tmp_path):
 def test_stage_reports_user_errors_on_one_line(tmp_path, capsys):
     argv = ["--out-dir", str(tmp_path / "o"), "--tables-dir", str(tmp_path / "t"), "--figures-dir", str(tmp_path / "f"),
             "--metrics", str(tmp_path / "m.json"), "--log", str(tmp_path / "l.txt"), "--measure", "false",
-            "--inference-cores", "1", "32", "6"]
+            "--placeholder-rates", "allow", "--inference-cores", "1", "32", "6"]
     assert stage_main("estimate_hardware", stage.__doc__, stage.add_arguments, stage.run, argv) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("error:") and "layer fc1" in err and "fan-in" in err
@@ -165,7 +166,8 @@ def test_stage_uses_measured_inference_rates_with_accuracy_and_cpu_latency(tmp_p
 
 def test_placeholder_rates_forbidden_and_inconsistent_inputs_are_one_line_errors(tmp_path, capsys, inference_runs):
     base = ["--out-dir", str(tmp_path / "o"), "--tables-dir", str(tmp_path / "t"), "--figures-dir", str(tmp_path / "f"),
-            "--metrics", str(tmp_path / "m.json"), "--log", str(tmp_path / "l.txt"), "--measure", "false"]
+            "--metrics", str(tmp_path / "m.json"), "--log", str(tmp_path / "l.txt"), "--measure", "false",
+            "--placeholder-rates", "allow"]
     cases = [
         (["--placeholder-rates", "forbid"], "no measured spike rates for LP, GP, HP, inference:rate, inference:rank"),
         (["--inference-metrics", str(inference_runs / "rank" / "metrics.json")], "no inference rates file for rank"),

@@ -88,11 +88,16 @@ def _mp23_result(dataset, seed):
     return {"dataset": dataset, "seed": seed, "variants": variants}
 
 
+def _table(module, name, runs, tables, figures):
+    """Run a table stage on the run directories ``runs``; its log goes beside ``tables``."""
+    return run_stage(module, name, ["--runs", *map(str, runs), "--tables-dir", str(tables),
+                                    "--figures-dir", str(figures)], tables.parent)
+
+
 def test_mp23_table_names_each_rows_data_source_and_the_claims(tmp_path):
     runs = [_run_dir(tmp_path / "runs", ds, s, _mp23_result(ds, s)) for ds in RAW_OF for s in (0, 1)]
     tables = tmp_path / "tables"
-    assert run_stage(mp23_table, "mp23_table", ["--runs", *map(str, runs), "--tables-dir", str(tables),
-                                                "--figures-dir", str(tmp_path / "figures")], tmp_path) == 0
+    assert _table(mp23_table, "mp23_table", runs, tables, tmp_path / "figures") == 0
     rows = list(csv.DictReader((tables / "mp23_rule_ablation.csv").open()))
     assert {r["dataset"]: r["data_source"] for r in rows} == {
         "double_nmnist": "real N-MNIST (subset, 900 recordings)", "double_asldvs": "emulated ASL-DVS"}
@@ -105,8 +110,7 @@ def test_table_stages_refuse_runs_fed_by_two_sources_of_one_dataset(tmp_path):
     runs = [_run_dir(tmp_path / "a", "double_nmnist", 0, _mp23_result("double_nmnist", 0)),
             _run_dir(tmp_path / "b", "double_nmnist", 1, _mp23_result("double_nmnist", 1),
                      source={"raw": "nmnist", "source": "synthetic", "recordings": 1000})]
-    assert run_stage(mp23_table, "mp23_table", ["--runs", *map(str, runs), "--tables-dir", str(tmp_path / "t"),
-                                                "--figures-dir", str(tmp_path / "f")], tmp_path) == 2
+    assert _table(mp23_table, "mp23_table", runs, tmp_path / "t", tmp_path / "f") == 2
     assert not (tmp_path / "t" / "mp23_rule_ablation.csv").exists()
 
 
@@ -124,8 +128,7 @@ def test_ip2_table_rows_pool_the_datasets_and_say_so(tmp_path):
 
     runs = [_run_dir(tmp_path / "runs", ds, s, _ip2_result(ds, s)) for ds in RAW_OF for s in (0, 1)]
     tables = tmp_path / "tables"
-    assert run_stage(ip2_table, "ip2_table", ["--runs", *map(str, runs), "--tables-dir", str(tables),
-                                              "--figures-dir", str(tmp_path / "figures")], tmp_path) == 0
+    assert _table(ip2_table, "ip2_table", runs, tables, tmp_path / "figures") == 0
     rows = list(csv.DictReader((tables / "ip2_learning_to_learn.csv").open()))
     both = "emulated ASL-DVS + real N-MNIST (subset, 900 recordings)"
     assert rows and {r["data_source"] for r in rows} == {both}
