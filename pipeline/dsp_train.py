@@ -12,6 +12,7 @@ statistics, cost columns), tasks.json (per-task meta-test accuracies), curve.csv
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--eval-seed", type=int, help="episode seed of the meta-test tasks")
     add_flags(g, int, "--convergence-window")
     add_flags(g, float, "--convergence-fraction")
-    p.add_argument("--checkpoint-dir", type=Path, default=None, help="resume/checkpoint directory (dsp methods)")
+    p.add_argument("--checkpoint-dir", type=Path, default=None, help="resume/checkpoint directory (dsp, dsp_fixed, stbp, eihl; STDP has no training loop)")
     p.add_argument("--checkpoint-every", type=int, default=50)
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     p.add_argument("--out", type=Path, required=True, help="run directory")
@@ -89,7 +90,8 @@ def run(args: argparse.Namespace, ctx) -> None:
             input_pool=args.input_pool, burn_in=args.burn_in, init=args.init, eta_init=args.eta_init,
             learn_eta=args.method == "dsp", inner_steps=args.inner_steps, beta=args.beta,
             outer_steps=args.outer_steps, second_order=args.second_order)
-        checkpoint = dsp_lib.checkpoint_config(cfg, ds, args.seed, sources, args.checkpoint_dir, args.checkpoint_every)
+        checkpoint = dsp_lib.checkpoint_config({"dsp": cfg.to_dict()}, ds, args.seed, sources, args.checkpoint_dir,
+                                               args.checkpoint_every)
         result = dsp_lib.train_and_evaluate(cfg, ds, args.seed, test, checkpoint=checkpoint, progress=progress,
                                             convergence_window=args.convergence_window,
                                             convergence_fraction=args.convergence_fraction)
@@ -109,12 +111,17 @@ def run(args: argparse.Namespace, ctx) -> None:
         eihl = None if args.method == "stbp" else EIHLConfig(
             args.eihl_contraction, args.eihl_prune_fraction, args.eihl_switch_delta, args.eihl_silent_fraction,
             args.eihl_min_phase)
+        pretrain = PretrainConfig(steps=args.pretrain_steps, batch_size=args.batch_size, lr=args.pretrain_lr,
+                                  init=args.init)
+        backbone_cfg = dsp_lib.backbone_config(ds, len(ds.classes("train")), **backbone)
+        run_id = {"method": args.method, "pretrain": dataclasses.asdict(pretrain), "backbone": backbone_cfg,
+                  "eihl": None if eihl is None else eihl.to_dict()}
         result = stbp.train_and_evaluate(
-            ds, args.seed, test, backbone_config=dsp_lib.backbone_config(ds, len(ds.classes("train")), **backbone),
-            pretrain=PretrainConfig(steps=args.pretrain_steps, batch_size=args.batch_size, lr=args.pretrain_lr,
-                                    init=args.init),
+            ds, args.seed, test, backbone_config=backbone_cfg, pretrain=pretrain,
             ways=args.ways, head_steps=args.head_steps, head_lr=args.head_lr, eihl=eihl, progress=progress,
-            task_progress=lambda tasks: ctx.progress(tasks, f"{args.method} tasks", per=("eval_tasks", "head_steps")))
+            task_progress=lambda tasks: ctx.progress(tasks, f"{args.method} tasks", per=("eval_tasks", "head_steps")),
+            checkpoint=dsp_lib.checkpoint_config(run_id, ds, args.seed, sources, args.checkpoint_dir,
+                                                 args.checkpoint_every))
 
     metrics: dict[str, Any] = {"method": args.method, "dataset": ds.name, "seed": args.seed,
                                "num_steps": int(ds.num_steps), "time_bin_ms": float(ds.time_bin_ms),

@@ -86,3 +86,31 @@ def test_dsp_stages_end_to_end(data, tmp_path):
 
 def dsp_tables_ids():
     return ("dsp_table1_methods", "dsp_table3_fixed_vs_dynamic", "dsp_fig4_eta_hist", "dsp_fig5_beta_sweep")
+
+
+@pytest.mark.parametrize("method,module", [("dsp", "metasnn.plasticity.dsp"), ("stbp", "metasnn.baselines.transfer"),
+                                           ("eihl", "metasnn.baselines.eihl")])
+def test_dsp_train_resumes_after_a_kill_to_identical_outputs(data, tmp_path, monkeypatch, caplog, method, module):
+    """dsp_train with --checkpoint-dir (the registry passes one): killed after a checkpoint, rerun, same files."""
+    import importlib
+
+    assert _train(data, tmp_path / "full", method, 0) == 0
+    ckpt = ["--checkpoint-dir", str(tmp_path / "ckpt"), "--checkpoint-every", "1"]
+    lib = importlib.import_module(module)
+    real_loop = lib.train_loop
+
+    def killed(*args, **kwargs):
+        def after_step(step, row):
+            if step == 1:  # step 0 is checkpointed, step 1 is lost
+                raise KeyboardInterrupt
+        return real_loop(*args, **{**kwargs, "after_step": after_step})
+
+    monkeypatch.setattr(lib, "train_loop", killed)
+    assert _train(data, tmp_path / "resumed", method, 0, ckpt) == 130
+    assert not (tmp_path / "resumed").exists()  # nothing half-written
+    monkeypatch.setattr(lib, "train_loop", real_loop)
+    with caplog.at_level("INFO", logger="metasnn.meta.training"):
+        assert _train(data, tmp_path / "resumed", method, 0, ckpt) == 0
+    assert "at step 1 of" in caplog.text  # resumed after the checkpointed step, not rerun from scratch
+    for name in ("metrics.json", "tasks.json", "curve.csv"):
+        assert (tmp_path / "resumed" / name).read_bytes() == (tmp_path / "full" / name).read_bytes(), name
