@@ -20,7 +20,7 @@ import torch
 
 from metasnn.errors import ConfigError
 from metasnn.io import atomic_write_json, save_tensors
-from metasnn.meta.training import write_curve
+from metasnn.meta.training import checkpoint_for, write_curve
 from pipeline.cli import main, str2bool
 from pipeline.cli_flags import add_flags
 
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace, ctx) -> None:
             input_pool=args.input_pool, burn_in=args.burn_in, init=args.init, eta_init=args.eta_init,
             learn_eta=args.method == "dsp", inner_steps=args.inner_steps, beta=args.beta,
             outer_steps=args.outer_steps, second_order=args.second_order)
-        checkpoint = dsp_lib.checkpoint_config({"dsp": cfg.to_dict()}, ds, args.seed, sources, args.checkpoint_dir,
+        checkpoint = checkpoint_for({"dsp": cfg.to_dict()}, ds, args.seed, sources, args.checkpoint_dir,
                                                args.checkpoint_every)
         result = dsp_lib.train_and_evaluate(cfg, ds, args.seed, test, checkpoint=checkpoint, progress=progress,
                                             convergence_window=args.convergence_window,
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace, ctx) -> None:
             ds, args.seed, test, backbone_config=backbone_cfg, pretrain=pretrain,
             ways=args.ways, head_steps=args.head_steps, head_lr=args.head_lr, eihl=eihl, progress=progress,
             task_progress=lambda tasks: ctx.progress(tasks, f"{args.method} tasks", per=("eval_tasks", "head_steps")),
-            checkpoint=dsp_lib.checkpoint_config(run_id, ds, args.seed, sources, args.checkpoint_dir,
+            checkpoint=checkpoint_for(run_id, ds, args.seed, sources, args.checkpoint_dir,
                                                  args.checkpoint_every))
 
     metrics: dict[str, Any] = {"method": args.method, "dataset": ds.name, "seed": args.seed,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from metasnn.data import EpisodeSampler, EpisodeSpec
 from metasnn.io import atomic_directory, atomic_write_json, save_tensors
-from metasnn.meta.training import curve_csv
+from metasnn.meta.training import checkpoint_for, curve_csv
 from metasnn.plasticity.metaplasticity import (
     VARIANTS,
     MP23Config,
@@ -45,6 +45,9 @@ def add_arguments(p) -> None:
     add_flags(p, int, "--es-pairs")
     add_flags(p, float, "--es-sigma")
     p.add_argument("--test-episodes", type=int, help="meta-val and meta-test episodes each")
+    p.add_argument("--checkpoint-dir", type=Path, default=None,
+                   help="resume/checkpoint directory (one subdirectory per rule variant)")
+    p.add_argument("--checkpoint-every", type=int, default=50)
     p.add_argument("--out", type=Path, required=True)
 
 
@@ -70,8 +73,10 @@ def run(args, ctx):
                          steps=args.steps, hidden=args.hidden, label_gain=args.label_gain, eta_init=args.eta_init,
                          outer_steps=args.outer_steps, outer_lr=args.outer_lr, rule_lr_factor=args.rule_lr_factor,
                          meta_optimizer=args.meta_optimizer, es_pairs=args.es_pairs, es_sigma=args.es_sigma)
+        checkpoint = checkpoint_for({"mp23": cfg.to_dict()}, ds, args.seed, ds.data_sources,
+                                    args.checkpoint_dir and args.checkpoint_dir / variant, args.checkpoint_every)
         net, curve = metatrain(cfg, ds, args.seed, progress=lambda r, v=variant: ctx.progress(r, f"mp23 {v}", per="outer_steps"),
-                               episode=train)
+                               episode=train, checkpoint=checkpoint)
         nets[variant] = net
         rows += [{"variant_index": list(VARIANTS).index(variant), **row} for row in curve.rows]
         entry = {}

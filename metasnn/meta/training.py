@@ -34,6 +34,7 @@ from metasnn.io import atomic_write_text, load_tensors, remove_stale_temporaries
 __all__ = [
     "Stateful",
     "GeneratorState",
+    "checkpoint_for",
     "CheckpointConfig",
     "TrainResult",
     "train_loop",
@@ -76,6 +77,20 @@ class CheckpointConfig:
     @property
     def path(self) -> Path:
         return Path(self.directory) / CHECKPOINT_NAME
+
+
+def checkpoint_for(run: Mapping[str, Any], dataset: Any, seed: int, sources: Mapping[str, Any],
+                   directory: str | Path | None, every: int) -> CheckpointConfig | None:
+    """Checkpointing of one training run into ``directory`` (None: none), guarded by the hash of what defines
+    the run — ``run`` (its method and configs), the seed, the dataset with its time bins and its data sources
+    (:class:`metasnn.data.sources.DataSource` s) — so a different run never resumes from it."""
+    from metasnn.reporting.provenance import config_hash
+
+    if directory is None:
+        return None
+    identity = {**run, "seed": seed, "dataset": dataset.name, "num_steps": dataset.num_steps,
+                "time_bin_ms": dataset.time_bin_ms, "data_sources": {k: v.to_dict() for k, v in sources.items()}}
+    return CheckpointConfig(Path(directory), every, config_hash(identity))
 
 
 @dataclass

@@ -65,7 +65,6 @@ __all__ = [
     "build_backbone",
     "backbone_config",
     "MethodRun",
-    "checkpoint_config",
     "train_and_evaluate",
 ]
 
@@ -311,20 +310,6 @@ def metatrain(cfg: DSPConfig, dataset: Any, seed: int, *, checkpoint: Checkpoint
                         max_loss=cfg.max_loss, progress=progress,
                         divergence_hint="lower --beta or --eta-init")
     return learner, result
-
-
-def checkpoint_config(run: Mapping[str, Any], dataset: Any, seed: int, sources: Mapping[str, Any],
-                      directory: str | Path | None, every: int) -> CheckpointConfig | None:
-    """Checkpointing of one dsp-experiment run (a dsp method: ``{"dsp": DSPConfig.to_dict()}``; a baseline's
-    pretraining: its method and configs) into ``directory`` (None: none), guarded by the hash of what defines
-    the run (``run``, seed, dataset, its time bins and data sources) so a different run never resumes from it."""
-    from metasnn.reporting.provenance import config_hash
-
-    if directory is None:
-        return None
-    identity = {**run, "seed": seed, "dataset": dataset.name, "num_steps": dataset.num_steps,
-                "time_bin_ms": dataset.time_bin_ms, "data_sources": {k: v.to_dict() for k, v in sources.items()}}
-    return CheckpointConfig(Path(directory), every, config_hash(identity))
 
 
 def train_and_evaluate(cfg: DSPConfig, dataset: Any, seed: int, test: Sequence[Any], *,

@@ -26,9 +26,37 @@ def data(tmp_path_factory):
     return tmp / "meta/double_nmnist"
 
 
-def _train(data, out, seed):
-    return run_stage(mp23_train, "mp23_train", ["--data", str(data), "--seed", str(seed), "--eval-seed", "10000", *TINY, "--out", str(out)],
-                     out.parent)
+def _train(data, out, seed, extra=()):
+    return run_stage(mp23_train, "mp23_train", ["--data", str(data), "--seed", str(seed), "--eval-seed", "10000", *TINY,
+                                                *extra, "--out", str(out)], out.parent)
+
+
+def test_mp23_train_resumes_after_a_kill_to_identical_outputs(data, tmp_path, monkeypatch, caplog):
+    """Killed in the second rule variant after a checkpoint: the rerun skips the finished variant's steps."""
+    from metasnn.plasticity import metaplasticity
+
+    variants = ["--variants", "abcd", "fixed"]
+    assert _train(data, tmp_path / "full", 0, variants) == 0
+    ckpt = [*variants, "--checkpoint-dir", str(tmp_path / "ckpt"), "--checkpoint-every", "1"]
+    real_loop, calls = metaplasticity.train_loop, []
+
+    def killed(*args, **kwargs):
+        calls.append(1)
+
+        def after_step(step, row):
+            if len(calls) == 2 and step == 1:  # the second variant: step 0 checkpointed, step 1 lost
+                raise KeyboardInterrupt
+        return real_loop(*args, **{**kwargs, "after_step": after_step})
+
+    monkeypatch.setattr(metaplasticity, "train_loop", killed)
+    assert _train(data, tmp_path / "resumed", 0, ckpt) == 130
+    assert not (tmp_path / "resumed").exists()
+    monkeypatch.setattr(metaplasticity, "train_loop", real_loop)
+    with caplog.at_level("INFO", logger="metasnn.meta.training"):
+        assert _train(data, tmp_path / "resumed", 0, ckpt) == 0
+    assert "at step 3 of 3" in caplog.text and "at step 1 of 3" in caplog.text  # abcd done, fixed half done
+    for name in ("result.json", "metrics.json", "curves.csv"):
+        assert (tmp_path / "resumed" / name).read_bytes() == (tmp_path / "full" / name).read_bytes(), name
 
 
 def test_mp23_stages_end_to_end(data, tmp_path):
