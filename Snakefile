@@ -1,4 +1,4 @@
-# metasnn pipeline — Snakemake front end. Thin by design: the stages live in pipeline/stages.py
+# metasnn pipeline — Snakemake front end. Thin by design: the stages live in pipeline/stages/
 # (the one registry dvc.yaml is generated from too); pipeline/rules/stages.smk turns each into a rule.
 #   snakemake --cores 8 all                                   default scale (params.yaml)
 #   snakemake --cores 8 all --configfile config/scales/paper.yaml

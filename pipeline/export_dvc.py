@@ -1,4 +1,4 @@
-"""Generate ``dvc.yaml`` from the stage registry (``pipeline/stages.py``).
+"""Generate ``dvc.yaml`` from the stage registry (``pipeline/stages/``).
 
     python -m pipeline.export_dvc            # (re)write dvc.yaml for params.yaml
     python -m pipeline.export_dvc --check    # exit 1 when dvc.yaml differs from what the registry gives
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = args.output.read_text() if args.output.is_file() else ""
         if current != text:
-            print(f"error: {args.output} is stale or hand-edited: it differs from pipeline/stages.py + params.yaml; "
+            print(f"error: {args.output} is stale or hand-edited: it differs from pipeline/stages/ + params.yaml; "
                   "run `python -m pipeline.export_dvc`", file=sys.stderr)
             return 1
         print(f"{args.output.name} is up to date")

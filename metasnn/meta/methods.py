@@ -8,10 +8,11 @@ accuracy; its optional ``cost(episode)`` measures the cost columns of that query
 (:mod:`metasnn.evaluation.cost`). Cross-dataset tests and any other method-agnostic evaluation go
 through this registry.
 
-Adding a method = its own module + one entry in :data:`METHODS`::
+Adding a method = its own module + one entry in :data:`METHODS` (paper, loader, training stage,
+``name=description``); the pipeline finds its trained models from the training stage's declared outputs::
 
-    "dsp": MethodEntry(paper="dsp", loader="metasnn.plasticity.dsp:load_evaluator",
-                       trained_by="dsp_train", description="per-synapse meta-learned plasticity"),
+    **_entries("dsp", "metasnn.plasticity.dsp:load_evaluator", "dsp_train",
+               dsp="per-synapse meta-learned plasticity"),
 """
 
 from __future__ import annotations
@@ -48,45 +49,36 @@ class EpisodeEvaluator(Protocol):
 class MethodEntry:
     paper: str
     loader: str  # "package.module:function" returning an EpisodeEvaluator for a model directory
-    trained_by: str  # the registry stage whose output directory the loader reads
+    #: the pipeline stage that trains the method; the directory its loader reads is that stage's declared
+    #: output (its model.pt's folder, or its directory output), so the pipeline knows where every model is
+    trained_by: str
     description: str = ""
-    #: where ``trained_by`` writes one trained model, with ``{dataset}`` and ``{seed}`` placeholders (the
-    #: directory the loader reads); the cross-dataset stage matches the training stage's outputs against it.
-    model_dir: str = ""
+
+
+def _entries(paper: str, loader: str, trained_by: str, **descriptions: str) -> dict[str, MethodEntry]:
+    """The entries of the methods one loader rebuilds from one training stage's outputs, by name."""
+    return {name: MethodEntry(paper, loader, trained_by, text) for name, text in descriptions.items()}
 
 
 #: Every meta-learning method of the benchmark. Keep alphabetical within a paper.
 METHODS: dict[str, MethodEntry] = {
-    "fomaml_snn": MethodEntry(paper="sn22", loader="metasnn.meta.sn22:load_evaluator", trained_by="sn22_metatrain",
-                              description="first-order MAML, DECOLLE conv SNN",
-                              model_dir="results/runs/sn22_metatrain/fomaml_snn/{dataset}/seed{seed}"),
-    "maml_cnn": MethodEntry(paper="sn22", loader="metasnn.meta.sn22:load_evaluator", trained_by="sn22_metatrain",
-                            description="second-order MAML, non-spiking CNN on time-summed frames",
-                            model_dir="results/runs/sn22_metatrain/maml_cnn/{dataset}/seed{seed}"),
-    "maml_snn": MethodEntry(paper="sn22", loader="metasnn.meta.sn22:load_evaluator", trained_by="sn22_metatrain",
-                            description="second-order MAML, DECOLLE conv SNN (sn22)",
-                            model_dir="results/runs/sn22_metatrain/maml_snn/{dataset}/seed{seed}"),
-    "dsp": MethodEntry(paper="dsp", loader="metasnn.plasticity.dsp:load_evaluator", trained_by="dsp_train",
-                       description="per-synapse meta-learned plasticity eta_ij (label-driven Hebbian output layer)",
-                       model_dir="results/runs/dsp_train/dsp/{dataset}/seed{seed}"),
-    "eihl": MethodEntry(paper="dsp", loader="metasnn.baselines.stbp:load_evaluator", trained_by="dsp_train",
-                        description="EIHL (approximate) pretraining + new output layer trained on the support",
-                        model_dir="results/runs/dsp_train/eihl/{dataset}/seed{seed}"),
-    "stbp": MethodEntry(paper="dsp", loader="metasnn.baselines.stbp:load_evaluator", trained_by="dsp_train",
-                        description="STBP (surrogate BPTT) pretraining + new output layer trained on the support",
-                        model_dir="results/runs/dsp_train/stbp/{dataset}/seed{seed}"),
-    "stdp": MethodEntry(paper="dsp", loader="metasnn.baselines.stdp:load_evaluator", trained_by="dsp_train",
-                        description="pair-based STDP output layer (label teacher) on a frozen backbone",
-                        model_dir="results/runs/dsp_train/stdp/{dataset}/seed{seed}"),
-    "hp": MethodEntry(paper="wu22", loader="metasnn.plasticity.fewshot:load_evaluator", trained_by="wu22_fewshot_hp",
-                      description="hybrid plasticity: conv features + plastic readout storing the labelled support",
-                      model_dir="results/runs/wu22_fewshot_hp/{dataset}/seed{seed}"),
-    "mp23": MethodEntry(paper="mp23", loader="metasnn.plasticity.metaplasticity:load_evaluator", trained_by="mp23_train",
-                        description="meta-learned ABCD plasticity rule, weights built from zero per episode",
-                        model_dir="results/runs/mp23_train/{dataset}/seed{seed}"),
-    "ip2": MethodEntry(paper="ip2", loader="metasnn.plasticity.intrinsic:load_evaluator", trained_by="ip2_train",
-                       description="bi-level intrinsic plasticity RSNN (masked intrinsic parameters adapt per task)",
-                       model_dir="results/runs/ip2_train/{dataset}/seed{seed}"),
+    **_entries("sn22", "metasnn.meta.sn22:load_evaluator", "sn22_metatrain",
+               fomaml_snn="first-order MAML, DECOLLE conv SNN",
+               maml_cnn="second-order MAML, non-spiking CNN on time-summed frames",
+               maml_snn="second-order MAML, DECOLLE conv SNN (sn22)"),
+    **_entries("dsp", "metasnn.plasticity.dsp:load_evaluator", "dsp_train",
+               dsp="per-synapse meta-learned plasticity eta_ij (label-driven Hebbian output layer)"),
+    **_entries("dsp", "metasnn.baselines.stbp:load_evaluator", "dsp_train",
+               eihl="EIHL (approximate) pretraining + new output layer trained on the support",
+               stbp="STBP (surrogate BPTT) pretraining + new output layer trained on the support"),
+    **_entries("dsp", "metasnn.baselines.stdp:load_evaluator", "dsp_train",
+               stdp="pair-based STDP output layer (label teacher) on a frozen backbone"),
+    **_entries("wu22", "metasnn.plasticity.fewshot:load_evaluator", "wu22_fewshot_hp",
+               hp="hybrid plasticity: conv features + plastic readout storing the labelled support"),
+    **_entries("mp23", "metasnn.plasticity.metaplasticity:load_evaluator", "mp23_train",
+               mp23="meta-learned ABCD plasticity rule, weights built from zero per episode"),
+    **_entries("ip2", "metasnn.plasticity.intrinsic:load_evaluator", "ip2_train",
+               ip2="bi-level intrinsic plasticity RSNN (masked intrinsic parameters adapt per task)"),
 }
 
 

@@ -1,8 +1,7 @@
-"""cross_dataset: which trained model is which, and the table, figure and claim dsp-C5 of the stage.
+"""cross_dataset: the per-model runs gathered by row, and the table, figure and claim dsp-C5 of the stage.
 
-Models are identified by their path against the ``model_dir`` templates of
-``metasnn/meta/methods.py``; a path no template matches is an error that names it (never a silent
-skip). Accuracies are kept as ``{(method, train_dataset, test_dataset): {seed: [task accuracies]}}``.
+Each trained model's run (``pipeline.cross_dataset_eval``) names its method, train dataset and seed.
+Accuracies are kept as ``{(method, train_dataset, test_dataset): {seed: [task accuracies]}}``.
 Each row's ``data_source`` names the sources of its train and of its test meta-dataset (train
 first, ``" + "``-joined by :func:`metasnn.data.sources.describe`; one source for within-dataset
 rows).
@@ -10,7 +9,6 @@ rows).
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -32,42 +30,26 @@ TABLE = "cross_dataset"
 Row = tuple[str, str, str]  # (method, train_dataset, test_dataset)
 
 
-def template_regex(template: str) -> re.Pattern[str]:
-    """Regex of a ``model_dir`` template with named groups ``dataset`` and ``seed``."""
-    parts = re.split(r"(\{dataset\}|\{seed\})", template)
-    body = "".join("(?P<dataset>[^/]+)" if t == "{dataset}" else "(?P<seed>[0-9]+)" if t == "{seed}" else re.escape(t)
-                   for t in parts)
-    return re.compile(rf"(?:^|.*/)({body})(?:/.*)?$")
-
-
-def identify(path: Path) -> tuple[str, str, int, Path]:
-    """``(method, dataset, seed, model_dir)`` of a model path, from the first matching method template.
-
-    Raises :class:`DataError` naming ``path`` when no registered method's ``model_dir`` matches it.
-    """
-    text = Path(path).as_posix()
-    for name, entry in METHODS.items():
-        if not entry.model_dir:
-            continue
-        m = template_regex(entry.model_dir).match(text)
-        if m:
-            return name, m.group("dataset"), int(m.group("seed")), Path(text[: m.end(1)])
-    templates = ", ".join(sorted(e.model_dir for e in METHODS.values() if e.model_dir))
-    raise DataError(f"{path}: not the output of any registered method's training stage (it matches none of the "
-                    f"model_dir templates of metasnn/meta/methods.py: {templates}); pass only trained-model "
-                    "directories, or register the method")
-
-
-def identify_all(paths: Iterable[Path]) -> dict[tuple[str, str, int], Path]:
-    """``{(method, dataset, seed): model_dir}`` of every path (several files of one model collapse to it)."""
-    found: dict[tuple[str, str, int], Path] = {}
-    for path in paths:
-        method, dataset, seed, root = identify(path)
-        old = found.setdefault((method, dataset, seed), root)
-        if old != root:
-            raise DataError(f"{path}: a second model directory for {method} on {dataset} seed {seed} "
-                            f"(the first is {old}); pass one model per method, dataset and seed")
-    return dict(sorted(found.items()))
+def gather_runs(results: Iterable[Mapping[str, Any]]) -> tuple[dict[Row, dict[int, list[float]]],
+                                                              dict[Row, dict[int, dict[str, Any]]], dict[str, set[str]]]:
+    """Accuracies, cost columns and cost notes by row from the per-model runs (``result.json`` of
+    ``pipeline.cross_dataset_eval``), in model order (method, train dataset, seed), then test-dataset order."""
+    acc: dict[Row, dict[int, list[float]]] = defaultdict(dict)
+    costs: dict[Row, dict[int, dict[str, Any]]] = defaultdict(dict)
+    notes: dict[str, set[str]] = defaultdict(set)
+    seen: set[tuple[str, str, int]] = set()
+    for r in sorted(results, key=lambda r: (r["method"], r["train_dataset"], int(r["seed"]))):
+        model = (r["method"], r["train_dataset"], int(r["seed"]))
+        if model in seen:
+            raise DataError(f"two cross-dataset runs for {model[0]} trained on {model[1]} seed {model[2]}; "
+                            "pass one run per method, dataset and seed")
+        seen.add(model)
+        for test in r["tests"]:
+            row = (r["method"], r["train_dataset"], test["test_dataset"])
+            acc[row][model[2]] = list(test["task_acc"])
+            costs[row][model[2]] = dict(test["cost"])
+        notes[r["method"]].update(r["cost_notes"])
+    return acc, costs, notes
 
 
 def measurements(acc: Mapping[Row, Mapping[int, list[float]]],

@@ -22,13 +22,13 @@ def _output(out):
 def _declare(stage):
     outs = [_output(o) for o in stage.output_patterns()]
     constraints = {wc: "|".join(re.escape(v) for v in vals) for wc, vals in stage.matrix_values(config).items()}
-    log_pattern = f"logs/{stage.name}/" + ("-".join("{%s}" % wc for wc in stage.matrix) or "run") + ".log"
+    log_pattern = f"logs/{stage.name}/" + ("-".join("{%s}" % wc for wc in stage.wildcards) or "run") + ".log"
 
     res = stage.resources_at(config)  # measured requests at a scale that has them (config/resources/)
     gpu_partition = os.environ.get("METASNN_GPU_PARTITION") if res.gpu else None  # one line sends GPU stages there
 
     def instance(wildcards):
-        return Instance(stage, {wc: wildcards[wc] for wc in stage.matrix})
+        return Instance(stage, {wc: wildcards[wc] for wc in stage.wildcards})
 
     rule:
         name: stage.name

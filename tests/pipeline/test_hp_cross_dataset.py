@@ -12,11 +12,11 @@ import torch
 
 from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
 from metasnn.data.sources import DataSource
-from metasnn.errors import CheckpointError, DataError
+from metasnn.errors import CheckpointError
 from metasnn.evaluation.cross_dataset import evaluate_episodes, resample_episode
 from metasnn.io import load_tensors, save_tensors
 from metasnn.meta.methods import load_evaluator
-from pipeline import cross_dataset, wu22_fewshot_hp
+from pipeline import cross_dataset, cross_dataset_eval, wu22_fewshot_hp
 from tests.conftest import run_stage, tiny_double_nmnist
 
 SEED, EPISODES, WAYS, SHOTS, QUERIES = 1, 6, 5, 1, 2
@@ -53,12 +53,12 @@ def test_registry_evaluator_rebuilds_the_stage_network_and_reproduces_its_accura
 
 def test_cross_dataset_within_row_equals_the_stage_on_the_same_episodes(hp_run):
     tmp, meta, hp, result = hp_run
-    assert run_stage(cross_dataset, "cross_dataset", [
-        "--data", str(meta), "--models", str(hp), "--episodes", str(EPISODES), "--ways", str(WAYS), "--shots",
-        str(SHOTS), "--queries", str(QUERIES), "--eval-seed", str(10_000 + SEED), "--tables-dir", str(tmp / "tables"),
-        "--figures-dir", str(tmp / "figures"), "--out", str(tmp / "cross"), "--scale", "smoke"], tmp) == 0
-    acc = json.loads((tmp / "cross/accuracies.json").read_text())
-    assert acc["hp|double_nmnist|double_nmnist"][str(SEED)] == result["test_task_acc"]
+    assert run_stage(cross_dataset_eval, "cross_dataset_eval", [
+        "--method", "hp", "--train-dataset", "double_nmnist", "--seed", str(SEED), "--model", str(hp), "--data", str(meta),
+        "--episodes", str(EPISODES), "--ways", str(WAYS), "--shots", str(SHOTS), "--queries", str(QUERIES),
+        "--eval-seed", str(10_000 + SEED), "--out", str(tmp / "cross"), "--scale", "smoke"], tmp) == 0
+    (own,) = json.loads((tmp / "cross/result.json").read_text())["tests"]
+    assert own["test_dataset"] == "double_nmnist" and own["task_acc"] == result["test_task_acc"]
 
 
 def test_an_older_payload_without_the_hp_constants_is_refused(hp_run, tmp_path):
@@ -78,23 +78,35 @@ EMULATED_ASL = DataSource("asldvs", "synthetic", 480)
 def test_cross_dataset_stops_on_a_model_path_it_cannot_identify(tmp_path, capsys):
     stray = tmp_path / "results/runs/somewhere/double_nmnist/seed0"
     stray.mkdir(parents=True)
-    assert run_stage(cross_dataset, "cross_dataset", [
-        "--data", str(tmp_path / "no_data_read_before_the_models_are_known"), "--models", str(stray),
-        "--tables-dir", str(tmp_path / "tables"), "--figures-dir", str(tmp_path / "figures"),
-        "--out", str(tmp_path / "cross")], tmp_path) == 2
+    assert run_stage(cross_dataset_eval, "cross_dataset_eval", [
+        "--method", "mp23", "--train-dataset", "double_nmnist", "--seed", "0", "--model", str(stray),
+        "--data", str(tmp_path / "no_data_read_before_the_model_is_loaded"), "--out", str(tmp_path / "cross")],
+        tmp_path) == 2
     err = capsys.readouterr().err
-    assert str(stray) in err and "model_dir templates" in err
+    assert str(stray) in err and "no trained mp23 model there (the output of stage mp23_train)" in err
+    assert not (tmp_path / "cross").exists()
+
+
+def _run(directory, method="dsp", train="double_nmnist", seed=0, episodes=2):
+    directory.mkdir(parents=True)
+    (directory / "result.json").write_text(json.dumps({
+        "method": method, "train_dataset": train, "seed": seed, "ways": 5, "shots": 1, "queries": 2,
+        "episodes": episodes, "eval_seed": 1, "cost_notes": [],
+        "tests": [{"test_dataset": train, "task_acc": [0.2] * episodes, "cost": {}}]}))
+    return directory
+
+
+def test_cross_dataset_table_refuses_two_runs_of_one_model_a_stray_and_a_stale_run(tmp_path, capsys):
+    data = tiny_double_nmnist(tmp_path)
+    argv = ["--data", str(data), "--episodes", "2", "--tables-dir", str(tmp_path / "tables"), "--figures-dir",
+            str(tmp_path / "figures"), "--provenance", str(tmp_path / "table/provenance.json")]
+    cases = {"two cross-dataset runs for dsp trained on double_nmnist seed 0": [_run(tmp_path / "a"), _run(tmp_path / "b")],
+             "no result.json": [tmp_path / "empty"],
+             "made with episodes=3, the table states 2": [_run(tmp_path / "c", episodes=3)]}
+    for message, runs in cases.items():
+        assert run_stage(cross_dataset, "cross_dataset", ["--runs", *map(str, runs), *argv], tmp_path) == 2
+        assert message in capsys.readouterr().err
     assert not (tmp_path / "tables").exists()
-
-
-def test_identify_all_collapses_files_of_one_model_and_refuses_two_copies(tmp_path):
-    from metasnn.reporting.cross_dataset import identify_all
-
-    a = tmp_path / "a/results/runs/mp23_train/double_nmnist/seed0"
-    got = identify_all([a / "result.json", a / "model.pt"])
-    assert got == {("mp23", "double_nmnist", 0): a}
-    with pytest.raises(DataError, match="a second model directory for mp23 on double_nmnist seed 0"):
-        identify_all([a, tmp_path / "b/results/runs/mp23_train/double_nmnist/seed0"])
 
 
 def test_cross_dataset_rows_show_the_train_and_the_test_source(tmp_path):
@@ -146,3 +158,24 @@ def test_wu22_fewshot_table_rows_name_their_source_and_skip_sn22_numbers_of_othe
     assert rows[("Double N-MNIST", "meta-val")]["sn22_mamlsnn_mean"] == ""  # sn22 ran on other data: left out
     assert "sn22 columns left out, different data (Double N-MNIST: sn22 ran on emulated N-MNIST" in (
         tables / "wu22_fewshot_hp.md").read_text()
+
+
+def test_gathered_runs_keep_the_order_of_one_job_over_all_models():
+    """Rows, seeds and test datasets come out in the order the single cross-dataset job produced them (model order
+    (method, train dataset, numeric seed), then each run's test-dataset order), whatever order --runs has: the
+    table's figure means sum in that order, so the table stays byte-identical to the one-job stage's."""
+    from metasnn.reporting.cross_dataset import gather_runs
+
+    def result(method, seed, train="double_nmnist"):
+        return {"method": method, "train_dataset": train, "seed": seed, "cost_notes": [f"note {method}"],
+                "tests": [{"test_dataset": t, "task_acc": [seed / 100], "cost": {"param_bytes": seed}}
+                          for t in ("double_nmnist", "double_asldvs")]}
+
+    acc, costs, notes = gather_runs([result("stbp", 10), result("dsp", 10), result("dsp", 2),
+                                     result("dsp", 0, "double_asldvs")])
+    assert list(acc) == [("dsp", "double_asldvs", "double_nmnist"), ("dsp", "double_asldvs", "double_asldvs"),
+                         ("dsp", "double_nmnist", "double_nmnist"), ("dsp", "double_nmnist", "double_asldvs"),
+                         ("stbp", "double_nmnist", "double_nmnist"), ("stbp", "double_nmnist", "double_asldvs")]
+    assert list(acc[("dsp", "double_nmnist", "double_asldvs")]) == [2, 10]
+    assert costs[("dsp", "double_nmnist", "double_asldvs")][10] == {"param_bytes": 10}
+    assert notes == {"dsp": {"note dsp"}, "stbp": {"note stbp"}}

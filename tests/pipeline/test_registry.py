@@ -152,7 +152,7 @@ def test_every_few_shot_method_is_scored_on_the_same_tasks():
     from pipeline.stages import STAGES
 
     scoring = {"sn22_evaluate", "sn22_inner_steps", "sn22_frozen_evaluate", "sn22_threshold_evaluate", "sn22_transfer",
-               "wu22_fewshot_hp", "dsp_train", "dsp_beta_sweep", "mp23_train", "ip2_train", "cross_dataset"}
+               "wu22_fewshot_hp", "dsp_train", "dsp_beta_sweep", "mp23_train", "ip2_train", "cross_dataset_eval"}
     for name in scoring:
         args = dict(STAGES[name].args)
         assert args.get("--eval-seed") == P("eval_seed"), name
@@ -175,3 +175,25 @@ def test_profiles_name_only_rules_that_exist():
         named |= set(re.findall(r"--set-(?:resources|threads)\s+([A-Za-z_]\w*)[:=]", text))
         unknown = sorted(named - set(STAGES))
         assert not unknown, f"{profile}: names rules that do not exist: {unknown}"
+
+
+def test_cross_dataset_runs_one_job_per_trained_model_found_from_the_training_stages():
+    """The jobs of cross_dataset_eval are the models the training stages write (method × dataset × seed), each
+    reading the directory its training job declares; the table gathers exactly their runs."""
+    from metasnn.meta.methods import METHODS
+
+    cfg = load_config("default")
+    jobs = {(i.wildcards["method"], i.wildcards["dataset"], i.wildcards["seed"]): i
+            for i in STAGES["cross_dataset_eval"].instances(cfg)}
+    trained = {(i.wildcards.get("method", m), i.wildcards["dataset"], i.wildcards["seed"])
+               for m, e in METHODS.items() for i in STAGES[e.trained_by].instances(cfg)}
+    assert set(jobs) == {k for k in trained if k[0] in METHODS}
+    assert ("dsp_fixed", "double_nmnist", "0") not in jobs  # trained by dsp_train, but not a registered method
+    model = {k: i.command(cfg).split(" --model ")[1].split()[0] for k, i in jobs.items()}
+    assert model[("mp23", "double_asldvs", "2")] == "results/runs/mp23_train/double_asldvs/seed2"  # a directory output
+    assert model[("stbp", "double_nmnist", "1")] == "results/runs/dsp_train/stbp/double_nmnist/seed1"  # model.pt's folder
+    assert model[("hp", "double_asldvs", "0")] == "results/runs/wu22_fewshot_hp/double_asldvs/seed0"
+    assert "results/runs/dsp_train/stbp/double_nmnist/seed1/metrics.json" in jobs[("stbp", "double_nmnist", "1")].deps(cfg)
+    runs = [o.path for i in jobs.values() for o in i.outputs()]
+    (table,) = STAGES["cross_dataset"].instances(cfg)
+    assert [d for d in table.deps(cfg) if d.startswith("results/runs/")] == runs

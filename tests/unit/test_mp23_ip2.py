@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -207,15 +206,3 @@ def test_resample_frames_preserves_counts_and_identity():
     # time only: bin edges at 0, 3.5, 7 of 7 → halves split the middle bin
     t = torch.arange(1.0, 8.0).view(7, 1, 1, 1, 1)
     assert torch.allclose(resample_frames(t, (1, 1, 1), 2).flatten(), torch.tensor([1 + 2 + 3 + 2.0, 2.0 + 5 + 6 + 7]))
-
-
-def test_cross_dataset_identifies_registered_model_dirs():
-    from pipeline.cross_dataset import identify
-
-    got = identify(Path("results/runs/mp23_train/double_asldvs/seed2/model.pt"))
-    assert got == ("mp23", "double_asldvs", 2, Path("results/runs/mp23_train/double_asldvs/seed2"))
-    assert identify(Path("results/runs/ip2_train/double_nmnist/seed0"))[:3] == ("ip2", "double_nmnist", 0)
-    from metasnn.errors import DataError
-
-    with pytest.raises(DataError, match="results/runs/unknown/x/seed0: not the output of any registered method"):
-        identify(Path("results/runs/unknown/x/seed0"))  # an error naming the path, never a silent skip
