@@ -60,8 +60,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--eval-seed", type=int, help="episode seed of the meta-test tasks")
     add_flags(g, int, "--convergence-window")
     add_flags(g, float, "--convergence-fraction")
-    p.add_argument("--checkpoint-dir", type=Path, default=None, help="resume/checkpoint directory (dsp, dsp_fixed, stbp, eihl; STDP has no training loop)")
-    p.add_argument("--checkpoint-every", type=int, default=50)
+    p.add_argument("--checkpoint-dir", type=Path, default=None,
+                   help="resume/checkpoint directory (dsp, dsp_fixed, stbp, eihl; STDP has no training loop)")
+    p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     p.add_argument("--out", type=Path, required=True, help="run directory")
 
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace, ctx) -> None:
             learn_eta=args.method == "dsp", inner_steps=args.inner_steps, beta=args.beta,
             outer_steps=args.outer_steps, second_order=args.second_order)
         checkpoint = checkpoint_for({"dsp": cfg.to_dict()}, ds, args.seed, sources, args.checkpoint_dir,
-                                               args.checkpoint_every)
+                                    args.checkpoint_every)
         result = dsp_lib.train_and_evaluate(cfg, ds, args.seed, test, checkpoint=checkpoint, progress=progress,
                                             convergence_window=args.convergence_window,
                                             convergence_fraction=args.convergence_fraction)
@@ -120,8 +121,7 @@ def run(args: argparse.Namespace, ctx) -> None:
             ds, args.seed, test, backbone_config=backbone_cfg, pretrain=pretrain,
             ways=args.ways, head_steps=args.head_steps, head_lr=args.head_lr, eihl=eihl, progress=progress,
             task_progress=lambda tasks: ctx.progress(tasks, f"{args.method} tasks", per=("eval_tasks", "head_steps")),
-            checkpoint=checkpoint_for(run_id, ds, args.seed, sources, args.checkpoint_dir,
-                                                 args.checkpoint_every))
+            checkpoint=checkpoint_for(run_id, ds, args.seed, sources, args.checkpoint_dir, args.checkpoint_every))
 
     metrics: dict[str, Any] = {"method": args.method, "dataset": ds.name, "seed": args.seed,
                                "num_steps": int(ds.num_steps), "time_bin_ms": float(ds.time_bin_ms),

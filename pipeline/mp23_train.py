@@ -47,7 +47,7 @@ def add_arguments(p) -> None:
     p.add_argument("--test-episodes", type=int, help="meta-val and meta-test episodes each")
     p.add_argument("--checkpoint-dir", type=Path, default=None,
                    help="resume/checkpoint directory (one subdirectory per rule variant)")
-    p.add_argument("--checkpoint-every", type=int, default=50)
+    p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
     p.add_argument("--out", type=Path, required=True)
 
 

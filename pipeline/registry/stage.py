@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import glob
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -68,8 +69,9 @@ class Stage:
         return [v for _, v in self.args if isinstance(v, Out)] + list(self.outs)
 
     def code_files(self) -> list[str]:
-        """Source files the stage depends on: its own module plus its declared library code."""
-        paths = [self.module.replace(".", "/") + ".py", *self.code]
+        """Source files the stage depends on: its own module, the pipeline modules it computes with, and its
+        declared library code."""
+        paths = self.code_paths()
         files: list[str] = []
         for p in paths:
             full = ROOT / p
@@ -84,5 +86,33 @@ class Stage:
         return scale_resources(str(config.get("scale", "default"))).get(self.name, self.resources)
 
     def code_paths(self) -> list[str]:
-        """Declared code dependencies as directories/files (DVC hashes directory contents)."""
-        return list(dict.fromkeys([self.module.replace(".", "/") + ".py", *self.code]))
+        """Code dependencies as directories/files (DVC hashes directory contents): the CLI module, the pipeline
+        modules it imports (:func:`pipeline_imports`), then the declared library code."""
+        return list(dict.fromkeys([*pipeline_imports(self.module), *self.code]))
+
+
+#: pipeline modules that parse arguments, read the config or run the job, but compute no output value:
+#: a change to them reruns nothing (a stage's outputs depend on its own module and the library).
+INFRASTRUCTURE = frozenset({"pipeline.cli", "pipeline.cli_flags", "pipeline.cli_defaults", "pipeline.config",
+                            "pipeline.registry", "pipeline.stages"})
+
+
+def pipeline_imports(module: str) -> list[str]:
+    """``module``'s file and, transitively, the files of the ``pipeline`` modules it imports (a CLI reusing
+    another CLI's helpers, ``pipeline.cli_runs``), infrastructure excepted; read from the source, nothing imported."""
+    found: list[str] = []
+    todo = [module]
+    while todo:
+        name = todo.pop(0)
+        path = f"{name.replace('.', '/')}.py"
+        if path in found or not (ROOT / path).is_file():
+            continue
+        found.append(path)
+        tree = ast.parse((ROOT / path).read_text(), filename=path)
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+                     if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])
+            todo += [n for n in names if n.startswith("pipeline.")
+                     and not any(n == i or n.startswith(f"{i}.") for i in INFRASTRUCTURE)]
+    return found

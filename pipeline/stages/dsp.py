@@ -34,7 +34,7 @@ DSP_ARGS = [
     *params("dsp", "eihl.contraction", "eihl.prune_fraction", "eihl.switch_delta", "eihl.silent_fraction",
             "eihl.min_phase", "eval.tasks"),
     EVAL_SEED,
-    *params("dsp", "convergence.window", "convergence.fraction"),
+    *params("dsp", "convergence.window", "convergence.fraction", "checkpoint_every"),
 ]
 
 
@@ -46,7 +46,8 @@ stage(
     "dsp_train",
     description="dsp experiments: train + few-shot evaluate dsp / fixed-eta dsp / STDP / STBP / EIHL (approximate)",
     matrix=RUNS,
-    args=[("--method", W("method")), *DSP_ARGS, ("--beta", P("dsp.beta")), ("--out", DSP_RUN)],
+    args=[("--method", W("method")), *DSP_ARGS, ("--beta", P("dsp.beta")),
+          ("--checkpoint-dir", "results/checkpoints/dsp_train/{method}/{dataset}/seed{seed}"), ("--out", DSP_RUN)],
     outs=_run_outs(DSP_RUN), code=DSP_CODE, resources=RESOURCES,
 )
 
@@ -54,7 +55,9 @@ stage(
     "dsp_beta_sweep", module="pipeline.dsp_train",
     description="dsp Fig 5: dsp meta-trained at the other meta learning rates beta",
     matrix=SWEEP,
-    args=[("--method", "dsp"), *DSP_ARGS, ("--beta", W("beta")), ("--out", DSP_SWEEP_RUN)],
+    args=[("--method", "dsp"), *DSP_ARGS, ("--beta", W("beta")),
+          ("--checkpoint-dir", "results/checkpoints/dsp_beta_sweep/dsp_beta{beta}/{dataset}/seed{seed}"),
+          ("--out", DSP_SWEEP_RUN)],
     outs=_run_outs(DSP_SWEEP_RUN), code=DSP_CODE, resources=RESOURCES,
 )
 

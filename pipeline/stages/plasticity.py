@@ -16,9 +16,14 @@ IP2_RUN = "results/runs/ip2_train/{dataset}/seed{seed}"
 PLASTICITY_CODE = ("metasnn/plasticity", "metasnn/meta", "metasnn/snn", "metasnn/data", "metasnn/evaluation")
 
 
-def _register_paper(paper: str, run: str, train_args: list, table: str, description: str, table_description: str) -> None:
-    """A paper's training stage (meta-dataset x seed, one run directory) and its table stage (one table + claim)."""
+def _register_paper(paper: str, run: str, train_args: list, table: str, description: str, table_description: str,
+                    checkpoints: bool = False) -> None:
+    """A paper's training stage (meta-dataset x seed, one run directory; ``checkpoints``: it resumes from
+    results/checkpoints) and its table stage (one table + claim)."""
     over = seeded(dataset=f"{paper}.datasets")
+    if checkpoints:
+        train_args = [*train_args, ("--checkpoint-dir", f"results/checkpoints/{paper}_train/{{dataset}}/seed{{seed}}"),
+                      *params(paper, "checkpoint_every")]
     stage(f"{paper}_train", description=description, matrix=over,
           args=[META, SEED, EVAL_SEED, *train_args, ("--out", Out(run, directory=True))],
           code=PLASTICITY_CODE, resources=Resources(threads=1, mem_mb=2000, runtime_min=30))
@@ -33,7 +38,7 @@ _register_paper(
            "test_episodes"),
     "mp23_rule_ablation",
     "mp23 metaplasticity: meta-learn the per-synapse ABCD rule and its ablations on one meta-dataset",
-    "mp23_rule_ablation table/figure and claim mp23-C1 (paired over seeds)")
+    "mp23_rule_ablation table/figure and claim mp23-C1 (paired over seeds)", checkpoints=True)
 
 _register_paper(
     "ip2", IP2_RUN,

@@ -17,7 +17,7 @@ SN22_FROZEN = "results/runs/sn22_frozen/frozen{frozen}/{dataset}/seed{seed}"
 SN22_THRESHOLD = "results/runs/sn22_threshold/{dataset}/seed{seed}"
 SN22_FIG3 = "results/runs/sn22_inner_steps/{dataset}/seed{seed}"
 SN22_CODE = ("metasnn/snn", "metasnn/meta", "metasnn/evaluation/fewshot.py", "metasnn/evaluation/statistics.py",
-             "metasnn/data", "pipeline/metatrain.py", "pipeline/evaluate_fewshot.py")
+             "metasnn/data")
 SN22_EVAL_CODE = (*SN22_CODE, "metasnn/evaluation/cost.py")  # evaluate_fewshot also measures the cost columns
 TRAIN_RESOURCES = Resources(threads=1, mem_mb=4000, runtime_min=600, gpu=1)
 EVAL_RESOURCES = Resources(threads=1, mem_mb=3000, runtime_min=60, gpu=1)

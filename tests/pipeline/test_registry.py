@@ -197,3 +197,16 @@ def test_cross_dataset_runs_one_job_per_trained_model_found_from_the_training_st
     runs = [o.path for i in jobs.values() for o in i.outputs()]
     (table,) = STAGES["cross_dataset"].instances(cfg)
     assert [d for d in table.deps(cfg) if d.startswith("results/runs/")] == runs
+
+
+def test_a_stage_depends_on_the_pipeline_modules_its_cli_computes_with():
+    """A CLI reusing another CLI's helpers or pipeline/cli_runs.py reruns when they change; argument parsing and
+    config plumbing (pipeline/cli*.py, config, registry, stages) do not rerun anything."""
+    from pipeline.registry.stage import pipeline_imports
+
+    transfer = STAGES["sn22_transfer"].code_paths()
+    assert {"pipeline/sn22_transfer.py", "pipeline/cli_runs.py", "pipeline/metatrain.py"} <= set(transfer)
+    assert "pipeline/wu22_train.py" in STAGES["wu22_robustness"].code_paths()
+    assert "pipeline/evaluate_fewshot.py" not in STAGES["sn22_metatrain"].code_paths()
+    every = {f for s in STAGES.values() for f in pipeline_imports(s.module)}
+    assert not every & {"pipeline/cli.py", "pipeline/cli_flags.py", "pipeline/cli_defaults.py", "pipeline/config.py"}
