@@ -70,7 +70,7 @@ leaves room for the OS and a second concurrent job (``snakemake --cores 2``), an
 workstation / laptop size. ``--disk-budget-gb 50``: raw + meta-datasets of a paper run should fit
 a small data partition or a typical cluster home/project quota (50-100 GB) with room left for
 results and checkpoints. The verdict also compares each stage's extrapolated peak with its
-``mem_mb`` request in ``pipeline/stages.py`` (what the SLURM profile asks for: a job above it is
+``mem_mb`` request in ``pipeline/stages/`` (what the SLURM profile asks for: a job above it is
 killed) and its time with ``runtime_min``. Jobs run one at a time in this model; concurrent jobs add up.
 
     python -m benchmarks.bench_data_budget                              # default fraction 0.002, 2 sizes

@@ -76,7 +76,8 @@ def write_cross_dataset(acc: Mapping[Row, Mapping[int, list[float]]], costs: Map
              "methods: every entry of metasnn/meta/methods.py whose training stage ran: " + (", ".join(methods) or "none"),
              "cost columns (metasnn.evaluation.cost, per query sample, mean over seeds): the query pass of the row's "
              "first test episode (resampled) through the model adapted on its support, measured by the method's "
-             "evaluator (EpisodeEvaluator.cost); convolution ops scale dense MACs by input density",
+             "evaluator (EpisodeEvaluator.cost); synaptic ops counted by NeuroBench (non-zero weight x non-zero input "
+             "pairs; convolution padding taps are not operations)",
              "data_source: the train meta-dataset's source, then (cross-dataset rows) the test meta-dataset's",
              *[f"cost, {m}: {'; '.join(sorted(n))}" for m, n in sorted(cost_notes.items()) if n]]
     write_comparison_table(TABLE, measurements(acc, costs), scale=scale, sources=sources, out_dir=tables_dir, notes=notes)

@@ -357,6 +357,14 @@ def table2(runs: Runs, margins: Margins, *, scale: str, sources: Mapping[str, Da
     return [claim_c1(acc, site), claim_c2(acc, margins.noninferiority, site)]
 
 
+def _maml_snn_rows(by: Mapping[tuple[str, int], PerSeed], pooled: Mapping[tuple[str, int], list[float]],
+                   setting: str) -> list[Measurement]:
+    """A table row per (dataset, value of ``setting``) of the MAML SNN variants: per-seed and pooled per-task accuracy."""
+    return [Measurement(key={"dataset": d, "method": "maml_snn", setting: k},
+                        per_seed=[v[s] for s in sorted(v)], per_task=pooled.get((d, k)) or None)
+            for (d, k), v in sorted(by.items())]
+
+
 def fig3(runs: Runs, *, scale: str, sources: Mapping[str, DataSource], tables_dir: Path,
          figures_dir: Path) -> list[ClaimResult]:
     site = _site(FIG3, scale, sources, figures_dir)
@@ -366,9 +374,7 @@ def fig3(runs: Runs, *, scale: str, sources: Mapping[str, DataSource], tables_di
         for k, a, tasks in zip(r["steps"], r["acc_mean"], (r["per_task"][str(k)] for k in r["steps"]), strict=True):
             by[(r["dataset"], k)][r["seed"]] = a * 100
             pooled[(r["dataset"], k)] += [t * 100 for t in tasks]
-    ms = [Measurement(key={"dataset": d, "method": "maml_snn", "inner_steps": k},
-                      per_seed=[v[s] for s in sorted(v)], per_task=pooled[(d, k)] or None)
-          for (d, k), v in sorted(by.items())]
+    ms = _maml_snn_rows(by, pooled, "inner_steps")
     write_comparison_table(FIG3, ms, scale=scale, sources=sources, out_dir=tables_dir,
                            caption="MAML SNN meta-test accuracy (%) with k inner SGD steps at test time "
                                    "(meta-trained with the training value).")
@@ -401,9 +407,7 @@ def fig4(runs: Runs, margins: Margins, *, scale: str, sources: Mapping[str, Data
     for m in runs.frozen:
         by[(m["dataset"], m["frozen_layers"])][m["seed"]] = m["test_acc_mean"] * 100
         pooled[(m["dataset"], m["frozen_layers"])] += _per_task(m["_path"], "test")
-    ms = [Measurement(key={"dataset": d, "method": "maml_snn", "frozen_layers": k},
-                      per_seed=[v[s] for s in sorted(v)], per_task=pooled[(d, k)] or None)
-          for (d, k), v in sorted(by.items())]
+    ms = _maml_snn_rows(by, pooled, "frozen_layers")
     write_comparison_table(FIG4, ms, scale=scale, sources=sources, out_dir=tables_dir,
                            caption="MAML SNN meta-test accuracy (%) when the first k layers are not adapted in the "
                                    "inner loop (meta-trained and tested that way; k = 0 is the main MAML SNN run).")

@@ -93,8 +93,9 @@ class Stage:
 
 #: pipeline modules that parse arguments, read the config or run the job, but compute no output value:
 #: a change to them reruns nothing (a stage's outputs depend on its own module and the library).
-INFRASTRUCTURE = frozenset({"pipeline.cli", "pipeline.cli_flags", "pipeline.cli_defaults", "pipeline.config",
-                            "pipeline.registry", "pipeline.stages"})
+INFRASTRUCTURE = frozenset({"pipeline.cli", "pipeline.cli_flags", "pipeline.cli_defaults", "pipeline.cli_context",
+                            "pipeline.config", "pipeline.config_yaml", "pipeline.config_schema", "pipeline.registry",
+                            "pipeline.stages"})
 
 
 def pipeline_imports(module: str) -> list[str]:

@@ -45,11 +45,17 @@ def test_enum_violation_lists_choices():
         validate_config(cfg)
 
 
+def _delta_refused(tmp_path, text: str, match: str) -> None:
+    """A scale delta ``text`` is refused by load_config with an error matching ``match``."""
+    delta = tmp_path / "scale.yaml"
+    delta.write_text(text)
+    with pytest.raises(ConfigError, match=match):
+        load_config("default", files=[delta])
+
+
 def test_delta_with_unknown_key_names_the_delta_file(tmp_path, monkeypatch):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("data:\n  time_bin: 3\n")
-    with pytest.raises(ConfigError, match=r"bad.yaml: unknown key 'data.time_bin' \(did you mean 'time_bin_ms'\?\)"):
-        load_config("default", files=[bad])
+    _delta_refused(tmp_path, "data:\n  time_bin: 3\n",
+                   r"scale.yaml: unknown key 'data.time_bin' \(did you mean 'time_bin_ms'\?\)")
 
 
 def test_invalid_yaml_reports_file_and_line(tmp_path):
@@ -108,10 +114,8 @@ def test_duplicate_key_is_an_error_naming_key_line_and_file(tmp_path):
         cfgmod.read_yaml(params)
     msg = str(err.value)
     assert msg.startswith(f"{params} line ") and "duplicate key 'device'" in msg and "delete one" in msg
-    delta = tmp_path / "scale.yaml"
-    delta.write_text("sn22:\n  train:\n    ways: 5\n    shots: 1\n    ways: 3\n")
-    with pytest.raises(ConfigError, match=r"scale.yaml line 5: duplicate key 'sn22.train.ways' \(first set on line 3\)"):
-        load_config("default", files=[delta])
+    _delta_refused(tmp_path, "sn22:\n  train:\n    ways: 5\n    shots: 1\n    ways: 3\n",
+                   r"scale.yaml line 5: duplicate key 'sn22.train.ways' \(first set on line 3\)")
 
 
 def test_yaml_merge_keys_are_not_duplicates(tmp_path):

@@ -118,16 +118,20 @@ def test_conv_snn_ops_and_state_from_its_geometry():
     assert cost.param_bytes == sum(p.numel() * 4 for p in model.parameters())
 
 
+class DirectWeights(nn.Module):
+    """Multiplies its weight tensor directly (no nn.Linear), then spikes with ``spike``."""
+
+    def __init__(self, spike: nn.Module):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(2, 3))
+        self.spike = spike
+
+    def forward(self, x):
+        return self.spike(x @ self.w.T)
+
+
 def test_weights_multiplied_directly_leave_synaptic_ops_empty():
-    class Direct(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.w = nn.Parameter(torch.ones(2, 3))
-
-        def forward(self, x):
-            return Heaviside()(x @ self.w.T)
-
-    cost = measure_cost(Direct(), torch.ones(4, 3), batch_dim=0)
+    cost = measure_cost(DirectWeights(Heaviside()), torch.ones(4, 3), batch_dim=0)
     cols = cost.columns()
     assert cols["synaptic_ops_per_sample"] is None and cols["op_kind"] is None  # not measurable, not 0
     assert any("no synapse module" in n for n in cost.notes)

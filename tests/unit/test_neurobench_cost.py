@@ -12,6 +12,7 @@ from torch import nn
 from metasnn.evaluation.cost import measure_cost
 from metasnn.evaluation.neurobench import NEUROBENCH_INSTALL, neurobench_cost
 from metasnn.snn.surrogate import FastSigmoid
+from tests.unit.test_cost import DirectWeights
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,15 +101,7 @@ def test_a_relu_network_has_activation_sparsity_for_neurobench_but_not_for_us():
 
 
 def test_weights_multiplied_directly_have_no_neurobench_synapses_either():
-    class Direct(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.w = nn.Parameter(torch.ones(2, 3))
-
-        def forward(self, x):
-            return FastSigmoid()(x @ self.w.T)
-
-    model, x = Direct(), torch.ones(4, 3)
+    model, x = DirectWeights(FastSigmoid()), torch.ones(4, 3)
     ours, ref = measure_cost(model, x, batch_dim=0), neurobench_cost(model, x, batch_dim=0)
     assert ours.columns()["synaptic_ops_per_sample"] is None and ref["synaptic_operations_by_layer"] == {}
     assert ours.connection_sparsity is None and ref["connection_sparsity"] is None  # NeuroBench would divide 0 by 0
