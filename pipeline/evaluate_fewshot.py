@@ -21,9 +21,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from metasnn.evaluation.fewshot import (
+from metasnn.evaluation.fewshot import SN22_STATISTIC_LABEL
+from metasnn.io import atomic_directory, atomic_write_json, atomic_write_text, load_tensors
+from metasnn.meta.sn22 import load_learner, output_layer_names
+from metasnn.meta.sn22_evaluation import (
     HIST_EDGES,
-    SN22_STATISTIC_LABEL,
     adapted_weights_per_step,
     evaluate_split,
     per_task_csv,
@@ -31,8 +33,6 @@ from metasnn.evaluation.fewshot import (
     task_cost,
     update_histogram,
 )
-from metasnn.io import atomic_directory, atomic_write_json, atomic_write_text, load_tensors
-from metasnn.meta.sn22 import load_learner, output_layer_names
 from metasnn.reporting.provenance import read_provenance
 from pipeline.cli import main
 from pipeline.cli_flags import add_device_flags, add_flags

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from metasnn.evaluation.fewshot import evaluate_split
 from metasnn.io import atomic_directory, atomic_write_json
+from metasnn.meta.sn22_evaluation import evaluate_split
 from pipeline.cli import main
 from pipeline.cli_flags import add_device_flags, add_flags
 from pipeline.cli_runs import accuracy_curve, add_point

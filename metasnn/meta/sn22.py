@@ -25,6 +25,8 @@ from torch import nn
 
 from metasnn.config_dict import DictConfig
 from metasnn.errors import ConfigError
+from metasnn.evaluation.cost import measure_cost
+from metasnn.evaluation.fewshot import evaluate_tasks
 from metasnn.meta.maml import InnerLoop, UpdateTransform, adapt, functional_loss, meta_loss, threshold_transform
 from metasnn.meta.outer import MetaOptimizer
 from metasnn.meta.training import CheckpointConfig, TrainResult, train_loop
@@ -236,8 +238,6 @@ class SN22Evaluator:
         self.num_steps = int(num_steps)
 
     def __call__(self, episode: Any) -> float:
-        from metasnn.evaluation.fewshot import evaluate_tasks
-
         params = dict(self.model.named_parameters())
         (outcome,) = evaluate_tasks(params, functional_loss(self.model), [episode], make_inner_loop(self.cfg, self.model))
         return outcome.accuracy
@@ -254,8 +254,6 @@ class SN22Evaluator:
     def cost(self, episode: Any, steps: int | None = None):
         """Cost (:func:`metasnn.evaluation.cost.measure_cost`) of the query pass of ``episode`` through the
         model adapted on its support — the network whose accuracy the evaluation scores."""
-        from metasnn.evaluation.cost import measure_cost
-
         fast = self.adapted_params(episode, steps)
         return measure_cost(self.model, episode.query_x,
                             forward=lambda m, x: torch.func.functional_call(m, fast, (x,), strict=False))

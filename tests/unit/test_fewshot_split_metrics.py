@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from metasnn.evaluation.fewshot import HIST_EDGES, TaskOutcome, per_task_csv, split_metrics, update_histogram
+from metasnn.evaluation.fewshot import TaskOutcome
+from metasnn.meta.sn22_evaluation import HIST_EDGES, per_task_csv, split_metrics, update_histogram
 from metasnn.plasticity.dsp import MethodRun
 
 OUT = "layers.2.synapse.weight"
