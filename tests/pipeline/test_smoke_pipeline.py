@@ -108,7 +108,7 @@ def test_dvc_repro_matches_snakemake_and_reruns_only_what_changed(snakemake_run)
     shutil.rmtree(repo / "results")
     shutil.rmtree(repo / "data", ignore_errors=True)
     run(["python", "-m", "pipeline.apply_scale", "smoke"], repo)
-    first = run(["dvc", "repro"], repo, timeout=900)
+    first = run(["dvc", "repro"], repo, timeout=1800)  # every smoke stage one after another (a loaded machine: ~15 min)
     cfg = yaml.safe_load((repo / "params.yaml").read_text())
     assert _dvc_ran(first.stdout) == {i.dvc_name for i in instances(cfg)}
 
