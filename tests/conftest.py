@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -79,3 +80,19 @@ def tiny_double_nmnist(tmp: Path) -> Path:
                      ["--dataset", "double_nmnist", "--raw", str(tmp / "fetched/nmnist"), "--time-bin-ms", "10",
                       "--out", str(tmp / "meta/double_nmnist")], tmp) == 0
     return tmp / "meta/double_nmnist"
+
+
+@contextlib.contextmanager
+def killed_at_step(monkeypatch: pytest.MonkeyPatch, module, kill_step: int):
+    """``module.train_loop`` raises KeyboardInterrupt when step ``kill_step`` ends (before its checkpoint): a kill."""
+    real_loop = module.train_loop
+
+    def killed(*args, **kwargs):
+        def after_step(step, row):
+            if step == kill_step:
+                raise KeyboardInterrupt
+        return real_loop(*args, **{**kwargs, "after_step": after_step})
+
+    with monkeypatch.context() as m:
+        m.setattr(module, "train_loop", killed)
+        yield

@@ -10,7 +10,7 @@ import pytest
 from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
 from metasnn.meta.methods import load_evaluator
 from pipeline import dsp_tables, dsp_train
-from tests.conftest import run_stage, tiny_double_nmnist
+from tests.conftest import killed_at_step, run_stage, tiny_double_nmnist
 
 EVAL_SEED = 10_000  # the meta-test tasks: episode seed
 TINY = ["--queries", "2", "--train-queries", "1", "--channels", "2", "--input-pool", "2", "--outer-steps", "4",
@@ -96,19 +96,9 @@ def test_dsp_train_resumes_after_a_kill_to_identical_outputs(data, tmp_path, mon
 
     assert _train(data, tmp_path / "full", method, 0) == 0
     ckpt = ["--checkpoint-dir", str(tmp_path / "ckpt"), "--checkpoint-every", "1"]
-    lib = importlib.import_module(module)
-    real_loop = lib.train_loop
-
-    def killed(*args, **kwargs):
-        def after_step(step, row):
-            if step == 1:  # step 0 is checkpointed, step 1 is lost
-                raise KeyboardInterrupt
-        return real_loop(*args, **{**kwargs, "after_step": after_step})
-
-    monkeypatch.setattr(lib, "train_loop", killed)
-    assert _train(data, tmp_path / "resumed", method, 0, ckpt) == 130
+    with killed_at_step(monkeypatch, importlib.import_module(module), 1):  # step 0 checkpointed, step 1 lost
+        assert _train(data, tmp_path / "resumed", method, 0, ckpt) == 130
     assert not (tmp_path / "resumed").exists()  # nothing half-written
-    monkeypatch.setattr(lib, "train_loop", real_loop)
     with caplog.at_level("INFO", logger="metasnn.meta.training"):
         assert _train(data, tmp_path / "resumed", method, 0, ckpt) == 0
     assert "at step 1 of" in caplog.text  # resumed after the checkpointed step, not rerun from scratch

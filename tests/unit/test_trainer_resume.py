@@ -4,8 +4,6 @@ tests/pipeline/test_sn22_stages.py; the loop itself: test_training.py.)"""
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 import torch
 
@@ -22,7 +20,7 @@ from metasnn.plasticity.dsp import backbone_config, build_backbone
 from metasnn.plasticity.intrinsic import IntrinsicNet, IP2Config, run_sequence
 from metasnn.plasticity.metaplasticity import MP23Config, metatrain
 from metasnn.plasticity.training import TrainConfig, build_network, train_network
-from tests.conftest import tiny_double_nmnist
+from tests.conftest import killed_at_step, tiny_double_nmnist
 from tests.unit.test_hp import _toy_data
 from tests.unit.test_mp23_ip2 import _episode
 
@@ -41,27 +39,11 @@ def _backbone(ds):
     return build_backbone(**backbone_config(ds, len(ds.classes("train")), channels=[2], input_pool=2, burn_in=0.5))
 
 
-@contextlib.contextmanager
-def _killed_at_step(monkeypatch, module, kill_step: int):
-    """``module.train_loop`` raises KeyboardInterrupt when step ``kill_step`` ends (before its checkpoint)."""
-    real_loop = module.train_loop
-
-    def killed(*args, **kwargs):
-        def after_step(step, row):
-            if step == kill_step:
-                raise KeyboardInterrupt
-        return real_loop(*args, **{**kwargs, "after_step": after_step})
-
-    with monkeypatch.context() as m:
-        m.setattr(module, "train_loop", killed)
-        yield
-
-
 def test_pretraining_resumes_after_a_kill_to_identical_weights(dataset, tmp_path, monkeypatch):
     full = _backbone(dataset)
     rows_full = pretrain(full, dataset, CFG, seed=0)
     ckpt = CheckpointConfig(tmp_path / "ckpt", every=1, config_hash="run")
-    with _killed_at_step(monkeypatch, transfer, 2), pytest.raises(KeyboardInterrupt):
+    with killed_at_step(monkeypatch, transfer, 2), pytest.raises(KeyboardInterrupt):
         pretrain(_backbone(dataset), dataset, CFG, seed=0, checkpoint=ckpt)
     resumed = _backbone(dataset)
     ran: list[list[int]] = []
@@ -86,7 +68,7 @@ def test_wu22_training_resumes_after_a_kill_to_identical_weights(method, tmp_pat
     full = build_network(method, [16, 12, 3], seed=3)
     expected = train_network(full, method, train, test, cfg)
     ckpt = CheckpointConfig(tmp_path, every=1, config_hash=method)
-    with _killed_at_step(monkeypatch, wu22_training, 1), pytest.raises(KeyboardInterrupt):
+    with killed_at_step(monkeypatch, wu22_training, 1), pytest.raises(KeyboardInterrupt):
         train_network(build_network(method, [16, 12, 3], seed=3), method, train, test, cfg, checkpoint=ckpt)
     resumed = build_network(method, [16, 12, 3], seed=3)
     ran: list[list[int]] = []
@@ -104,7 +86,7 @@ def test_eihl_resumes_after_a_kill_with_its_phase_schedule(dataset, tmp_path, mo
     expected = train_eihl(full, dataset, cfg, eihl, seed=0)
     assert len({r["phase"] for r in expected}) == 2  # both phases run, so the schedule state matters
     ckpt = CheckpointConfig(tmp_path, every=1, config_hash="eihl")
-    with _killed_at_step(monkeypatch, eihl_module, 3), pytest.raises(KeyboardInterrupt):
+    with killed_at_step(monkeypatch, eihl_module, 3), pytest.raises(KeyboardInterrupt):
         train_eihl(_backbone(dataset), dataset, cfg, eihl, seed=0, checkpoint=ckpt)
     resumed = _backbone(dataset)
     ran: list[list[int]] = []
@@ -121,7 +103,7 @@ def test_mp23_meta_training_resumes_after_a_kill(meta_optimizer, tmp_path, monke
                      es_pairs=2)
     full, expected = metatrain(cfg, None, seed=3, episode=episodes.__getitem__)
     ckpt = CheckpointConfig(tmp_path, every=1, config_hash=meta_optimizer)
-    with _killed_at_step(monkeypatch, mp23_module, 2), pytest.raises(KeyboardInterrupt):
+    with killed_at_step(monkeypatch, mp23_module, 2), pytest.raises(KeyboardInterrupt):
         metatrain(cfg, None, seed=3, episode=episodes.__getitem__, checkpoint=ckpt)
     resumed, got = metatrain(cfg, None, seed=3, episode=episodes.__getitem__, checkpoint=ckpt)
     assert got.resumed_from == 2 and got.rows == expected.rows  # ES noise continues where it stopped
@@ -136,7 +118,7 @@ def test_ip2_task_sequence_resumes_after_a_kill(model, tmp_path, monkeypatch):
     full = IntrinsicNet(cfg, seed=0)
     expected = run_sequence(full, episodes)
     ckpt = CheckpointConfig(tmp_path, every=1, config_hash=model)
-    with _killed_at_step(monkeypatch, ip2_module, 2), pytest.raises(KeyboardInterrupt):
+    with killed_at_step(monkeypatch, ip2_module, 2), pytest.raises(KeyboardInterrupt):
         run_sequence(IntrinsicNet(cfg, seed=0), episodes, checkpoint=ckpt)
     resumed = IntrinsicNet(cfg, seed=0)
     ran: list[list[int]] = []
