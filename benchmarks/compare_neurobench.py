@@ -3,9 +3,10 @@
     python -m benchmarks.compare_neurobench --model-dir results/runs/sn22_metatrain/maml_snn/double_nmnist/seed0 \\
         [--data data/meta/double_nmnist] [--queries 2] [--out comparison.json]
 
-Same network and inputs as ``pipeline.evaluate_fewshot``'s cost columns: meta-test task 0 of the
-evaluation sampler (``--eval-seed``, default 1234), the query pass through the model adapted on its
-support. Both measurements hook the same ``forward`` (``torch.func.functional_call`` with the fast
+The model is read from ``model.pt`` (metasnn.model_file) in ``--model-dir``; ``--data`` defaults to
+``data/meta/<the meta-dataset its record names>``. Same network and inputs as ``pipeline.evaluate_fewshot``'s
+cost columns: meta-test task 0 of the evaluation sampler (``--eval-seed``, default 1234), the query pass
+through the model adapted on its support. Both measurements hook the same ``forward`` (``torch.func.functional_call`` with the fast
 weights); NeuroBench's own metric classes binarise the module's *stored* weights after the run, ours the
 weights that ran, so the two differ only where adaptation moved a weight off or onto exactly 0. ``--queries`` (per class) defaults to the model's own; fewer make the run cheaper. Prints a
 table and writes it as JSON with ``--out``. Not a ``bench_*`` module: ``python -m benchmarks`` does not
@@ -27,13 +28,12 @@ def compare(model_dir: Path, data: Path | None, queries: int | None, eval_seed: 
     from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
     from metasnn.evaluation.cost import measure_cost
     from metasnn.evaluation.neurobench import neurobench_cost
-    from metasnn.io import load_tensors
     from metasnn.meta.sn22 import SN22Evaluator, load_learner
+    from metasnn.model_file import read_model
 
-    model, cfg = load_learner(load_tensors(model_dir / "model.pt"))
-    if data is None:
-        data = Path(json.loads((model_dir / "provenance.json").read_text())["config"]["data"])
-    ds = load_metadataset(data)
+    record, state = read_model(model_dir)
+    model, cfg = load_learner(record, state)
+    ds = load_metadataset(Path("data/meta") / record.dataset if data is None else data)
     q = cfg.queries if queries is None else queries
     episode = EpisodeSampler(ds, "test", EpisodeSpec(cfg.ways, cfg.shots, q), seed=eval_seed).episode(0)
     evaluator = SN22Evaluator(model, cfg, ds.frame_shape, ds.num_steps)
@@ -89,7 +89,8 @@ def table(r: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model-dir", type=Path, required=True)
-    ap.add_argument("--data", type=Path, default=None, help="meta-dataset (default: the one in the run's provenance)")
+    ap.add_argument("--data", type=Path, default=None,
+                    help="meta-dataset (default: data/meta/<the meta-dataset its model record names>)")
     ap.add_argument("--queries", type=int, default=None, help="query samples per class (default: the model's)")
     ap.add_argument("--eval-seed", type=int, default=1234)
     ap.add_argument("--inner-steps", type=int, default=None)

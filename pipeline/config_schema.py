@@ -1,6 +1,8 @@
 """Validation of the merged pipeline config against ``pipeline/schemas/config.schema.yaml``: one-line errors
 naming the file that set the offending key, the dotted key and the fix (stricter than JSON schema where YAML
-makes mistakes easy: integers, non-finite numbers, numbers written as strings)."""
+makes mistakes easy: integers, non-finite numbers, numbers written as strings).
+The schema: :func:`pipeline.config_infer.load_schema` (the schema file, and the inferred shape of any
+``params.yaml`` section it does not describe)."""
 
 from __future__ import annotations
 
@@ -12,20 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from metasnn.errors import ConfigError
+from pipeline.config_infer import SCHEMA, load_schema
 from pipeline.config_yaml import read_yaml
 
 __all__ = ["SCHEMA", "load_schema", "validate_config", "validate_workflow_config", "did_you_mean"]
 
-SCHEMA = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 
 
 def did_you_mean(key: str, options: Iterable[str]) -> str:
     close = difflib.get_close_matches(str(key), [str(o) for o in options], n=1)
     return f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(sorted(map(str, options)))})"
-
-
-def load_schema() -> dict[str, Any]:
-    return read_yaml(SCHEMA)
 
 
 _NUMBER_TEXT = re.compile(r"^\s*[+-]?(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)([eE][+-]?\d+)?\s*$")

@@ -1,5 +1,5 @@
-"""Cross-dataset table of every registered meta-learning method (metasnn/meta/methods.py): gathers the runs of
-pipeline.cross_dataset_eval (one per trained model: method × train meta-dataset × seed, each meta-tested on its
+"""Cross-dataset table of every few-shot method a registered stage trains (its model file names it): gathers
+the runs of pipeline.cross_dataset_eval (one per trained model: method × train meta-dataset × seed, each meta-tested on its
 own and every other meta-dataset) into the cross_dataset table, figure and claim dsp-C5 (dsp vs STBP
 cross-dataset accuracy, paired over seeds; "not run" with the reason when either is missing), built by
 metasnn.reporting.cross_dataset. Every row carries the cost columns (metasnn.evaluation.cost) its runs measured
@@ -45,12 +45,12 @@ def run(args, ctx):
     ctx.use_sources(input_sources(args.data, where="cross_dataset --data"))
     ctx.use_sources(input_sources(args.runs, where="cross_dataset --runs"))  # runs of stale models conflict
     ctx.seeds = sorted({r["seed"] for r in results})
-    acc, costs, cost_notes = gather_runs(results)
-    claim = write_cross_dataset(acc, costs, cost_notes, ways=args.ways, shots=args.shots, episodes=args.episodes,
+    runs = gather_runs(results)
+    claim = write_cross_dataset(runs, ways=args.ways, shots=args.shots, episodes=args.episodes,
                                 scale=ctx.scale, sources=ctx.data_sources, tables_dir=args.tables_dir,
                                 figures_dir=args.figures_dir)
     ctx.log.info("dsp-C5: %s", claim.verdict)
-    ctx.write_provenance(args.provenance.parent, methods=sorted({k[0] for k in acc}))
+    ctx.write_provenance(args.provenance.parent, methods=sorted({k[0] for k in runs.acc}))
 
 
 if __name__ == "__main__":

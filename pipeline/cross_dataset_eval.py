@@ -1,6 +1,6 @@
 """Cross-dataset few-shot test of one trained model (one job per method × train meta-dataset × seed; the
-registry lists the models its training stages write): the model in --model, rebuilt through the method
-registry (metasnn/meta/methods.py), is meta-tested on the held-out test classes of every meta-dataset given by
+registry lists the models its training stages write): the model in --model, rebuilt by the loader its model
+file's record names (metasnn.model_file), is meta-tested on the held-out test classes of every meta-dataset given by
 --data (its own and the others), episodes resampled to the model's frame size and T
 (metasnn.evaluation.cross_dataset). Every test meta-dataset gets the cost columns (metasnn.evaluation.cost)
 of the method's query pass on its first (resampled) test episode, measured through the evaluator's ``cost``
@@ -20,7 +20,7 @@ from metasnn.errors import DataError, MetasnnError
 from metasnn.evaluation.cost import COST_COLUMNS, DENSITY_NOTE
 from metasnn.evaluation.cross_dataset import episode_cost, evaluate_episodes
 from metasnn.io import atomic_directory, atomic_write_json
-from metasnn.meta.methods import METHODS, load_evaluator
+from metasnn.model_file import load_evaluator, read_record
 from metasnn.reporting.provenance import input_sources
 from pipeline.cli import main
 
@@ -28,7 +28,7 @@ NO_COST = "its evaluator has no cost method: cost columns empty"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--method", required=True, choices=sorted(METHODS), help="the model's few-shot method")
+    p.add_argument("--method", required=True, help="the model's few-shot method (its model file's record must name it)")
     p.add_argument("--train-dataset", required=True, help="the meta-dataset the model was trained on")
     p.add_argument("--seed", type=int, required=True, help="the model's training seed")
     p.add_argument("--model", type=Path, required=True, help="the trained-model directory (its training stage's output)")
@@ -44,10 +44,13 @@ def add_arguments(p) -> None:
 def run(args, ctx):
     torch.set_num_threads(1)
     try:  # before any data is read: a path that holds no model of the method fails at once
-        evaluator = load_evaluator(args.method, args.model)
+        record = read_record(args.model)
+        if record.method != args.method:
+            raise DataError(f"its model file holds a {record.method} model, not {args.method}")
+        evaluator = load_evaluator(args.model)
     except (MetasnnError, OSError) as exc:
-        raise DataError(f"{args.model}: no trained {args.method} model there (the output of stage "
-                        f"{METHODS[args.method].trained_by}): {exc}") from exc
+        raise DataError(f"{args.model}: no trained {args.method} model there (rerun the stage that trains it): "
+                        f"{exc}") from exc
     datasets = [load_metadataset(path) for path in args.data]
     for ds in datasets:
         ctx.use_sources(ds.data_sources)
@@ -66,7 +69,7 @@ def run(args, ctx):
                  {t["test_dataset"]: round(float(np.mean(t["task_acc"])), 3) for t in tests})
     with atomic_directory(args.out) as tmp:
         atomic_write_json(tmp / "result.json", {
-            "method": args.method, "train_dataset": args.train_dataset, "seed": args.seed, "ways": args.ways,
+            "method": args.method, "paper": record.paper, "train_dataset": args.train_dataset, "seed": args.seed, "ways": args.ways,
             "shots": args.shots, "queries": args.queries, "episodes": args.episodes, "eval_seed": args.eval_seed,
             "tests": tests, "cost_notes": sorted(notes)})
         ctx.write_provenance(tmp, method=args.method)

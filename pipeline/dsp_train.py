@@ -5,8 +5,9 @@ Methods: ``dsp`` (per-synapse plasticity, η_ij and w_0 meta-learned, metasnn.pl
 STDP output layer on a frozen backbone), ``stbp`` (surrogate BPTT on the meta-train classes + a new
 output layer trained on each support set), ``eihl`` (approximate EIHL: STBP training alternating
 with contraction/pruning phases). All share one backbone (the sn22 conv SNN behind an input
-sum-pool). Writes into --out: model.pt, metrics.json (flat: accuracy, convergence step, η
-statistics, cost columns), tasks.json (per-task meta-test accuracies), curve.csv, provenance.json.
+sum-pool). Writes the directory --out atomically: model.pt (metasnn.model_file: method, paper "dsp" and
+the loader of the method's few-shot evaluator in its record), metrics.json (flat: accuracy, convergence
+step, η statistics, cost columns), tasks.json (per-task meta-test accuracies), curve.csv, provenance.json.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from typing import Any
 import torch
 
 from metasnn.errors import ConfigError
-from metasnn.io import atomic_write_json, save_tensors
+from metasnn.io import atomic_directory, atomic_write_json
 from metasnn.meta.training import checkpoint_for, write_curve
+from metasnn.model_file import save_model
 from pipeline.cli import main, str2bool
 from pipeline.cli_flags import add_flags
 
@@ -127,13 +129,12 @@ def run(args: argparse.Namespace, ctx) -> None:
                                "num_steps": int(ds.num_steps), "time_bin_ms": float(ds.time_bin_ms),
                                "ways": args.ways, "shots": args.shots, "queries": args.queries,
                                "eval_tasks": args.eval_tasks, **result.flat_metrics()}
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    save_tensors(result.payload, out / "model.pt")
-    write_curve(out / "curve.csv", result.rows)
-    atomic_write_json(out / "tasks.json", {"test_task_acc": [float(a) for a in result.task_acc]})
-    atomic_write_json(out / "metrics.json", metrics)
-    ctx.write_provenance(out, **result.provenance)
+    with atomic_directory(args.out) as tmp:
+        save_model(tmp, result.model_record(args.method, ds, args.seed), result.state)
+        write_curve(tmp / "curve.csv", result.rows)
+        atomic_write_json(tmp / "tasks.json", {"test_task_acc": [float(a) for a in result.task_acc]})
+        atomic_write_json(tmp / "metrics.json", metrics)
+        ctx.write_provenance(tmp, **result.provenance)
     ctx.log.info("%s on %s seed %d: meta-test accuracy %.3f", args.method, ds.name, args.seed, metrics["test_acc"])
 
 

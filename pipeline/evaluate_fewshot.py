@@ -22,7 +22,7 @@ import argparse
 from pathlib import Path
 
 from metasnn.evaluation.fewshot import SN22_STATISTIC_LABEL
-from metasnn.io import atomic_directory, atomic_write_json, atomic_write_text, load_tensors
+from metasnn.io import atomic_directory, atomic_write_json, atomic_write_text
 from metasnn.meta.sn22 import load_learner, output_layer_names
 from metasnn.meta.sn22_evaluation import (
     HIST_EDGES,
@@ -33,7 +33,7 @@ from metasnn.meta.sn22_evaluation import (
     task_cost,
     update_histogram,
 )
-from metasnn.reporting.provenance import read_provenance
+from metasnn.model_file import read_model
 from pipeline.cli import main
 from pipeline.cli_flags import add_device_flags, add_flags
 from pipeline.cli_runs import use_device
@@ -52,21 +52,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_trained_model_flags(p: argparse.ArgumentParser) -> None:
     """``--model`` (a meta-trained sn22 learner) and ``--data`` (the meta-dataset it is tested on)."""
-    p.add_argument("--model", type=Path, required=True, help="model.pt written by pipeline.metatrain")
+    p.add_argument("--model", type=Path, required=True,
+                   help="model.pt (metasnn.model_file) written by pipeline.metatrain")
     p.add_argument("--data", type=Path, required=True, help="meta-dataset directory")
 
 
 def load_trained(args: argparse.Namespace, ctx):
     """The learner of ``--model`` on ``--device`` (and its config), the meta-dataset of ``--data``, and the
-    device; records the data sources and the learner's training seeds in ``ctx``."""
+    device; records the data sources and the learner's training seed (from its model record) in ``ctx``."""
     from metasnn.data import load_metadataset
 
     device = use_device(args, ctx)
-    model, cfg = load_learner(load_tensors(args.model), device)
+    record, state = read_model(args.model)
+    model, cfg = load_learner(record, state, device)
     ds = load_metadataset(args.data)
     ctx.use_sources(ds.data_sources)
-    train_prov = read_provenance(args.model.parent / "provenance.json") or {}
-    ctx.seeds = [int(s) for s in train_prov.get("seeds", [])]
+    ctx.seeds = [record.seed]
     return model, cfg, ds, device
 
 
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace, ctx) -> None:
     queries = cfg.queries if args.queries is None else args.queries
     steps = cfg.inner_steps if args.inner_steps is None else args.inner_steps
     out_name = output_layer_names(model)[0]
-    rows, metrics = [], {"method": cfg.method, "dataset": ds.name, "seed": ctx.seeds[0] if ctx.seeds else None,
+    rows, metrics = [], {"method": cfg.method, "dataset": ds.name, "seed": ctx.seeds[0],
                          "inner_steps": steps, "frozen_layers": cfg.frozen_layers,
                          "inner_threshold": cfg.inner_threshold, "eval_seed": args.eval_seed,
                          "repeats": args.repeats, "sn22_statistic_label": SN22_STATISTIC_LABEL}

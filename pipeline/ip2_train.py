@@ -3,8 +3,9 @@
 learning-to-learn sequence of meta-train tasks (fast level: gradient steps on the masked intrinsic parameters
 to a support-accuracy criterion, homeostatic penalty; slow level: weight update after each task) for the
 intrinsic-plasticity RSNN and for the point-neuron baseline adapting weights, then score held-out meta-test
-tasks. Writes into --out: model.pt, result.json, metrics.json, curves.csv (steps to criterion per task),
-provenance.json.
+tasks. Writes into --out: model.pt (metasnn.model_file: both networks and the mask, rebuilt by
+metasnn.plasticity.intrinsic.build_evaluator), result.json, metrics.json, curves.csv (steps to criterion per
+task), provenance.json.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from metasnn.data import EpisodeSampler, EpisodeSpec
-from metasnn.io import atomic_directory, atomic_write_json, save_tensors
+from metasnn.io import atomic_directory, atomic_write_json
 from metasnn.meta.training import curve_csv
+from metasnn.model_file import networks_state, save_model
 from metasnn.plasticity.intrinsic import (
     IntrinsicNet,
     IP2Config,
     IP2Evaluator,
     evaluate,
-    model_payload,
+    model_record,
     run_sequence,
     select_mask,
 )
@@ -78,7 +80,7 @@ def run(args, ctx):
         ctx.log.info("%s seed %d %s: mask %s, mean steps %.2f, meta-test accuracy %.3f", ds.name, args.seed, model,
                      "+".join(mask), sum(result[model]["steps_to_criterion"]) / len(seq), result[model]["test_acc"])
     with atomic_directory(args.out) as tmp:
-        save_tensors(model_payload(nets, ds.frame_shape, ds.num_steps, {"mask": list(mask)}), tmp / "model.pt")
+        save_model(tmp, model_record(nets, ds, args.seed), networks_state(nets))
         atomic_write_json(tmp / "result.json", result)
         atomic_write_json(tmp / "metrics.json", {f"{m}_test_acc": result[m]["test_acc"] for m in nets})
         (tmp / "curves.csv").write_text(curve_csv(rows))

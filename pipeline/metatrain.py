@@ -1,8 +1,10 @@
 """Meta-train one sn22 learner (MAML SNN, FOMAML SNN or MAML CNN) on a Double meta-dataset.
 
-Writes into --out: model.pt (weights + the config to rebuild the network), curve.csv (per outer
-step: loss, query accuracy after adaptation, lr, gradient norm and the output layer's outer-update
-magnitudes), metrics.json (flat: final-window training loss/accuracy) and provenance.json.
+Writes into --out: model.pt (metasnn.model_file: the record — method, paper "sn22", loader
+metasnn.meta.sn22:build_evaluator, the full config, meta-dataset, seed, frame shape, T — and the
+weights), curve.csv (per outer step: loss, query accuracy after adaptation, lr, gradient norm and
+the output layer's outer-update magnitudes), metrics.json (flat: final-window training
+loss/accuracy) and provenance.json.
 Checkpoints every --checkpoint-every outer steps into --checkpoint-dir; a rerun with the same
 arguments resumes from the last checkpoint and reaches the same final weights.
 """
@@ -16,9 +18,10 @@ import numpy as np
 
 from metasnn.data.sources import describe
 from metasnn.errors import ConfigError
-from metasnn.io import atomic_directory, atomic_write_json, save_tensors
-from metasnn.meta.sn22 import METHODS, SN22Config, metatrain, model_payload
+from metasnn.io import atomic_directory, atomic_write_json
+from metasnn.meta.sn22 import METHODS, SN22Config, metatrain, model_record, model_state
 from metasnn.meta.training import CheckpointConfig, write_curve
+from metasnn.model_file import save_model
 from metasnn.reporting.provenance import config_hash
 from pipeline.cli import main, str2bool
 from pipeline.cli_flags import add_device_flags, add_flags
@@ -115,7 +118,7 @@ def run(args: argparse.Namespace, ctx) -> None:
         "resumed_from_step": result.resumed_from,
     }
     with atomic_directory(args.out) as tmp:
-        save_tensors(model_payload(model, cfg, tuple(ds.frame_shape), ds.time_bin_ms), tmp / "model.pt")
+        save_model(tmp, model_record(cfg, ds, args.seed), model_state(model))
         write_curve(tmp / "curve.csv", rows)
         atomic_write_json(tmp / "metrics.json", metrics)
         ctx.write_provenance(tmp, config_hash_run=chash, lsuv=info["lsuv"], resumed_from_step=result.resumed_from)

@@ -1,8 +1,9 @@
 """mp23 metaplasticity on one meta-dataset and seed: for every rule variant (ABCD / BD / A-only / fixed),
 meta-learn the per-synapse rule ΔW = η⊙(A⊙x(y−C) + B⊙y + D) (weights built from zero within each episode,
 max-abs normalised; metasnn.plasticity.metaplasticity) on meta-train episodes, then score meta-val and
-meta-test episodes. Writes into --out: model.pt (every variant), result.json (per-task accuracies),
-metrics.json, curves.csv (per outer step and variant), provenance.json.
+meta-test episodes. Writes into --out: model.pt (metasnn.model_file: every variant's network, rebuilt by
+metasnn.plasticity.metaplasticity.build_evaluator), result.json (per-task accuracies), metrics.json, curves.csv
+(per outer step and variant), provenance.json.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import functools
 from pathlib import Path
 
 from metasnn.data import EpisodeSampler, EpisodeSpec
-from metasnn.io import atomic_directory, atomic_write_json, save_tensors
+from metasnn.io import atomic_directory, atomic_write_json
 from metasnn.meta.training import checkpoint_for, curve_csv
+from metasnn.model_file import networks_state, save_model
 from metasnn.plasticity.metaplasticity import (
     VARIANTS,
     MP23Config,
@@ -20,7 +22,7 @@ from metasnn.plasticity.metaplasticity import (
     encode_episode,
     evaluate,
     metatrain,
-    model_payload,
+    model_record,
 )
 from pipeline.cli import main
 from pipeline.cli_flags import add_fewshot_run_flags, add_flags
@@ -89,7 +91,7 @@ def run(args, ctx):
         metrics[f"{variant}_test_acc"] = entry["test_acc"]
         ctx.log.info("%s seed %d %s: meta-test accuracy %.3f", ds.name, args.seed, variant, entry["test_acc"])
     with atomic_directory(args.out) as tmp:
-        save_tensors(model_payload(nets, ds.frame_shape, ds.num_steps), tmp / "model.pt")
+        save_model(tmp, model_record(nets, ds, args.seed), networks_state(nets))
         atomic_write_json(tmp / "result.json", result)
         atomic_write_json(tmp / "metrics.json", metrics)
         (tmp / "curves.csv").write_text(curve_csv(rows))

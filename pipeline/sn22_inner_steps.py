@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx) -> None:
     model, cfg, ds, _ = load_trained(args, ctx)
-    results = accuracy_curve("steps", method=cfg.method, dataset=ds.name, seed=ctx.seeds[0] if ctx.seeds else None,
+    results = accuracy_curve("steps", method=cfg.method, dataset=ds.name, seed=ctx.seeds[0],
                              train_inner_steps=cfg.inner_steps)
     for k in args.steps:
         outcomes = evaluate_split(model, cfg, ds, "test", args.tasks, args.eval_seed, cfg.queries, k,

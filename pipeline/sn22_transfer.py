@@ -5,20 +5,25 @@ then for k in --shots: on each of --tasks fixed, seeded meta-test tasks (--eval-
 conv stack, trains a new 5-way output layer on the k support shots per class and scores the
 queries. Writes into --out: results.json (per k: mean accuracy and per-task accuracies),
 curve.csv (pretraining: loss, accuracy, output-layer update avg/sum/max per step), metrics.json,
-model.pt (the pretrained network), provenance.json.
+model.pt (metasnn.model_file: the pretrained network, method "transfer", paper "sn22", no few-shot
+loader; its config holds the network's build options and the pretraining config), provenance.json.
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from metasnn.baselines.transfer import PretrainConfig, pretrain, transfer_task_accuracy
-from metasnn.io import atomic_directory, atomic_write_json, save_tensors
+from metasnn.io import atomic_directory, atomic_write_json
+from metasnn.meta.sn22 import model_state
 from metasnn.meta.training import write_curve
+from metasnn.model_file import ModelRecord, save_model
 from metasnn.snn import build_model
 from pipeline.cli import main
 from pipeline.cli_flags import add_device_flags, add_flags
@@ -42,6 +47,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True)
 
 
+def network_options(args: argparse.Namespace, time_bin_ms: float) -> dict[str, Any]:
+    """``build_model("sn22_snn", ...)`` options of the pretrained network (the sn22 backbone)."""
+    return {"channels": list(args.channels), "pooling": args.pooling, "burn_in": float(args.burn_in),
+            "input_pool": args.input_pool, "dt_ms": time_bin_ms if args.scale_decays else 1.0}
+
+
 def run(args: argparse.Namespace, ctx) -> None:
     from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
 
@@ -51,8 +62,8 @@ def run(args: argparse.Namespace, ctx) -> None:
     ctx.seeds = [args.seed]
     ctx.use_sources(ds.data_sources)
     n_classes = len(ds.classes("train"))
-    model = build_model("sn22_snn", ds.frame_shape, n_classes, channels=tuple(args.channels), pooling=args.pooling,
-                        burn_in=float(args.burn_in), input_pool=args.input_pool, dt_ms=ds.time_bin_ms if args.scale_decays else 1.0)
+    net = network_options(args, ds.time_bin_ms)
+    model = build_model("sn22_snn", ds.frame_shape, n_classes, **net)
     model.to(device)
     cfg = PretrainConfig(steps=args.pretrain_steps, batch_size=args.pretrain_batch, lr=args.pretrain_lr, init=args.init,
                          lsuv_mean=args.lsuv_mean)
@@ -83,7 +94,9 @@ def run(args: argparse.Namespace, ctx) -> None:
         atomic_write_json(tmp / "results.json", results)
         write_curve(tmp / "curve.csv", rows)
         atomic_write_json(tmp / "metrics.json", metrics)
-        save_tensors({"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}, tmp / "model.pt")
+        record = ModelRecord.of("transfer", "sn22", "", dataset=ds, seed=args.seed,
+                                config={"model": "sn22_snn", "classes": n_classes, **net, "pretrain": asdict(cfg)})
+        save_model(tmp, record, model_state(model))
         ctx.write_provenance(tmp)
 
 

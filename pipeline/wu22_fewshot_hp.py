@@ -3,9 +3,9 @@ trace stores the labelled support (label clamped onto the output during the supp
 meta-trained over episodes of the meta-train split (metasnn.plasticity.fewshot), evaluated on
 meta-val and meta-test episodes (metasnn.data.EpisodeSampler). Writes per-task accuracies (JSON, with
 the NeuroBench-style cost columns of the query pass of meta-test episode 0, metasnn.evaluation.cost),
-the trained weights with what rebuilds the same network (HP constants, label gain, frame size, T:
-metasnn.plasticity.fewshot.model_payload) and provenance.json. Episodes are scored by the registry's
-evaluator (HPFewShotEvaluator), the one the cross-dataset stage loads from model.pt.
+model.pt (metasnn.model_file: the trained weights, and a record of what rebuilds the same network: HP
+constants, label gain, frame size, T) and provenance.json. Episodes are scored by HPFewShotEvaluator, the
+evaluator metasnn.model_file.load_evaluator rebuilds from model.pt for the cross-dataset stage.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import torch.nn.functional as F
 
 from metasnn.data import EpisodeSampler, EpisodeSpec
 from metasnn.errors import TrainingDivergedError
-from metasnn.io import atomic_write_json, save_tensors
-from metasnn.plasticity.fewshot import FEWSHOT_HP_CONFIG, HPFewShotEvaluator, HPFewShotNet, model_payload
+from metasnn.io import atomic_write_json
+from metasnn.model_file import save_model
+from metasnn.plasticity.fewshot import FEWSHOT_HP_CONFIG, HPFewShotEvaluator, HPFewShotNet, model_record
 from pipeline.cli import main
 from pipeline.cli_flags import add_fewshot_run_flags, add_flags
 from pipeline.cli_runs import open_metadataset
@@ -60,7 +61,7 @@ def run(args, ctx):
     # meta-val / meta-test episodes: the shared evaluation task set (eval_seed), as for every few-shot method
     result = {"dataset": ds.name, "seed": args.seed, "ways": args.ways, "shots": args.shots, "queries": args.queries,
               "episodes": args.episodes, "final_train_loss": sum(losses[-20:]) / max(1, len(losses[-20:]))}
-    # scored by the registry's evaluator (metasnn.meta.methods "hp"), the one the cross-dataset stage rebuilds
+    # scored by the evaluator metasnn.model_file.load_evaluator rebuilds from model.pt for the cross-dataset stage
     evaluator = HPFewShotEvaluator(net, ds.frame_shape, ds.num_steps)
     for split in ("val", "test"):
         sampler = EpisodeSampler(ds, split, spec, seed=args.eval_seed)
@@ -73,7 +74,7 @@ def run(args, ctx):
     for path in (args.out, args.model, args.provenance):
         path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(args.out, result)
-    save_tensors(model_payload(net, ds.frame_shape, ds.num_steps), args.model)
+    save_model(args.model, model_record(net, ds, args.seed), net.state_dict())
     ctx.write_provenance(args.provenance.parent, hp_config=config.to_dict(), reset_policy=config.reset,
                          hp_training="joint")
     ctx.log.info("%s seed %d: meta-test accuracy %.3f", ds.name, args.seed, result["test_acc"])

@@ -2,7 +2,8 @@
 input coding (rate or rank, metasnn.hardware.inference) and one seed, then measure on the Test
 recordings the per-layer spike rates (hardware rates format, metasnn.hardware.rates; read by
 estimate_hardware for the Tianjic rows of Table S1), the test accuracy and the CPU latency of the
-trained network. Writes curves (CSV), metrics (flat JSON), weights, rates and provenance.json.
+trained network. Writes curves (CSV), metrics (flat JSON), model.pt (metasnn.model_file: the weights, with a
+record of the network, its input coding and the data that trained it), rates and provenance.json.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from metasnn.data.layout import load_manifest
 from metasnn.data.sources import describe
 from metasnn.hardware.inference import CODINGS, InferenceConfig, encode, fit
 from metasnn.hardware.rates import write_rates
-from metasnn.io import atomic_write_json, atomic_write_text, save_tensors
+from metasnn.io import atomic_write_json, atomic_write_text
+from metasnn.model_file import save_model
+from metasnn.plasticity.training import network_config
 from pipeline.cli import main, str2bool
 from pipeline.cli_flags import add_flags
-from pipeline.wu22_train import add_digit_arguments, add_output_files, curves_csv, load_digits
+from pipeline.wu22_train import add_digit_arguments, add_output_files, curves_csv, digit_record, load_digits
 
 DATASET = "N-MNIST"  # the Table S1 rows these measurements fill
 
@@ -37,7 +40,8 @@ def add_arguments(p) -> None:
 def run(args, ctx):
     torch.set_num_threads(1)
     ctx.seeds = [args.seed]
-    source_label = describe(ctx.use_sources([load_manifest(args.data).data_source]).values())
+    source = load_manifest(args.data).data_source
+    source_label = describe(ctx.use_sources([source]).values())
     frames_train, y_train = load_digits(args, "train", args.train_per_class)
     frames_test, y_test = load_digits(args, "test", args.test_per_class)
     x_train, x_test = encode(frames_train, args.coding, args.pool), encode(frames_test, args.coding, args.pool)
@@ -59,8 +63,8 @@ def run(args, ctx):
         d.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.curves, curves_csv(res.curves))
     atomic_write_json(args.metrics, metrics)
-    save_tensors({"state_dict": res.network.state_dict(), "sizes": res.network.sizes, "coding": args.coding,
-                  "hp_config": res.network.config.to_dict()}, args.model)
+    config = {**network_config(res.network), "pool": args.pool, "coding": args.coding, "inference": cfg.to_dict()}
+    save_model(args.model, digit_record(args, "gp", source, frames_train, config), res.network.state_dict())
     write_rates(args.rates, model=f"wu22_inference_{sizes}", mode="inference", coding=args.coding,
                 timesteps=int(x_train.shape[0]),
                 layers=res.layers, note=f"measured on {x_test.shape[1]} {DATASET} Test recordings after training "

@@ -1,5 +1,5 @@
 """wu22 Fig 4 robustness of one seed: loads the clean-trained GP / LP / fine-tune / HP models of that
-seed, and measures accuracy under centre crop (ci) and salt-and-pepper noise (nl) of the N-MNIST
+seed (their model.pt, metasnn.model_file), and measures accuracy under centre crop (ci) and salt-and-pepper noise (nl) of the N-MNIST
 single-digit test set, plus the Euclidean distance and cosine similarity between first-hidden-layer
 membranes (last step) of corrupted and clean inputs (metasnn.evaluation.robustness). Writes one
 JSON with every curve and provenance.json.
@@ -14,9 +14,10 @@ import torch
 from metasnn.data.layout import load_manifest
 from metasnn.errors import CheckpointError
 from metasnn.evaluation.robustness import CORRUPTIONS, robustness_sweep
-from metasnn.io import atomic_write_json, load_tensors
-from metasnn.plasticity.hp import HPConfig, prepare_inputs
-from metasnn.plasticity.training import build_network
+from metasnn.io import atomic_write_json
+from metasnn.model_file import read_model
+from metasnn.plasticity.hp import HPNetwork, prepare_inputs
+from metasnn.plasticity.training import network_from_model
 from pipeline.cli import main
 from pipeline.wu22_train import add_data_arguments, load_digits
 
@@ -31,17 +32,12 @@ def add_arguments(p) -> None:
     p.add_argument("--provenance", type=Path, required=True)
 
 
-def load_model(path: Path):
+def load_model(path: Path) -> tuple[str, HPNetwork]:
+    """``(training mode, trained network)`` of a ``model.pt`` written by wu22_train (:mod:`metasnn.model_file`)."""
     if not path.is_file():
         raise CheckpointError(f"{path}: model file missing; run wu22_train for it first")
-    blob = load_tensors(path)
-    try:
-        cfg = HPConfig(**blob["hp_config"])
-        net = build_network(blob["method"], blob["sizes"], cfg, seed=0)
-        net.load_state_dict(blob["state_dict"])
-    except (KeyError, RuntimeError, TypeError) as exc:
-        raise CheckpointError(f"{path}: not a wu22_train model ({exc}); rerun wu22_train") from exc
-    return blob["method"], net.eval()
+    record, state = read_model(path)
+    return record.method, network_from_model(record, state, where=path).eval()
 
 
 def run(args, ctx):

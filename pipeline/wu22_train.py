@@ -1,7 +1,8 @@
 """wu22 single-digit training: one learning mode (GP / LP / fine-tune / HP) and one seed on N-MNIST
 single digits with the [input-hidden-10] network of wu22 (metasnn.plasticity). Writes the learning
-curves (CSV), final metrics (flat JSON, with NeuroBench-style cost columns), the trained weights
-(and carried traces), the per-layer spike rates of the trained model in the hardware rates format
+curves (CSV), final metrics (flat JSON, with NeuroBench-style cost columns), model.pt
+(metasnn.model_file: the trained weights and carried traces, with a record of the network, its inputs and
+the data that trained it), the per-layer spike rates of the trained model in the hardware rates format
 (metasnn.hardware.rates) and provenance.json (with the reset policy and training mode).
 """
 
@@ -10,17 +11,27 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from metasnn.data import load_single_digits
 from metasnn.data.layout import load_manifest
-from metasnn.data.sources import describe
+from metasnn.data.sources import DataSource, describe
 from metasnn.evaluation.cost import measure_cost
 from metasnn.hardware.rates import write_rates
-from metasnn.io import atomic_write_json, atomic_write_text, save_tensors
+from metasnn.io import atomic_write_json, atomic_write_text
+from metasnn.model_file import ModelRecord, save_model
 from metasnn.plasticity.hp import POST_FORMS, RESET_POLICIES, HPConfig, prepare_inputs
-from metasnn.plasticity.training import HP_TRAINING, METHODS, TrainConfig, build_network, spike_rates, train_network
+from metasnn.plasticity.training import (
+    HP_TRAINING,
+    METHODS,
+    TrainConfig,
+    build_network,
+    network_config,
+    spike_rates,
+    train_network,
+)
 from pipeline.cli import main, str2bool
 from pipeline.cli_flags import add_flags
 
@@ -87,6 +98,16 @@ def network_sizes(args, n_in: int) -> list[int]:
     return [n_in, args.hidden, 10]
 
 
+def digit_record(args, method: str, source: DataSource, frames: torch.Tensor, config: dict[str, Any]) -> ModelRecord:
+    """The ``model.pt`` record of a wu22 network (``method``: its training mode) trained on the single digits
+    ``frames`` (``[T, N, 2, H, W]``, bins of ``--window-ms / --timesteps``) of the fetched dataset ``source``; no
+    evaluator loader (a classification network, not a few-shot learner)."""
+    return ModelRecord(method=method, paper="wu22", loader="", dataset=source.raw, seed=args.seed,
+                       data_sources={source.raw: source.to_dict()}, config=config,
+                       frame_shape=tuple(int(v) for v in frames.shape[2:]), num_steps=int(frames.shape[0]),
+                       time_bin_ms=args.window_ms / args.timesteps)
+
+
 def curves_csv(rows: list[dict]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
@@ -100,7 +121,8 @@ def run(args, ctx):
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     ctx.seeds = [args.seed]
-    sources = ctx.use_sources([load_manifest(args.data).data_source])
+    source = load_manifest(args.data).data_source
+    sources = ctx.use_sources([source])
     frames_train, y_train = load_digits(args, "train", args.train_per_class)
     frames_test, y_test = load_digits(args, "test", args.test_per_class)
     x_train, x_test = prepare_inputs(frames_train, args.pool), prepare_inputs(frames_test, args.pool)
@@ -125,8 +147,9 @@ def run(args, ctx):
         d.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.curves, curves_csv(result.curves))
     atomic_write_json(args.metrics, metrics)
-    save_tensors({"state_dict": net.state_dict(), "sizes": net.sizes, "method": args.method,
-                  "hp_config": config.to_dict()}, args.model)
+    record = digit_record(args, args.method, source, frames_train,
+                          {**network_config(net), "pool": args.pool, "training": train_cfg.to_dict()})
+    save_model(args.model, record, net.state_dict())
     write_rates(args.rates, model=f"wu22_{args.method}_mlp", mode=RATES_MODE[args.method], timesteps=args.timesteps,
                 layers=layers, note=f"measured on {x_test.shape[1]} test samples after training ({args.method}, "
                                      f"seed {args.seed}, {describe(sources.values())}, {ctx.scale} scale)")

@@ -6,12 +6,17 @@ This is the project's existing supervised surrogate-BPTT training, reused, not r
 and :func:`metasnn.baselines.transfer.transfer_task_accuracy` fits a new output layer by BPTT on
 each task's support set (the rest frozen) and scores its query set. The EIHL baseline
 (:mod:`metasnn.baselines.eihl`) shares the few-shot evaluator :class:`TransferFewShot`.
+
+The trained backbone is saved as ``model.pt`` (:mod:`metasnn.model_file`): its record (method ``stbp`` or
+``eihl``, paper ``"dsp"``, loader :func:`build_evaluator`; config: the backbone's :func:`build_backbone
+<metasnn.plasticity.dsp.build_backbone>` arguments, the few-shot ways and output-layer training, the
+pretraining and EIHL configs) and the backbone's ``state_dict``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -21,9 +26,13 @@ from metasnn.meta.training import CheckpointConfig
 
 if TYPE_CHECKING:
     from metasnn.baselines.eihl import EIHLConfig
+    from metasnn.model_file import ModelRecord
     from metasnn.plasticity.dsp import MethodRun
 
-__all__ = ["TransferFewShot", "train_stbp", "train_and_evaluate", "payload", "load_evaluator"]
+__all__ = ["LOADER", "TransferFewShot", "train_stbp", "train_and_evaluate", "build_evaluator"]
+
+#: the function an STBP (or EIHL) model record names to rebuild its few-shot evaluator
+LOADER = "metasnn.baselines.stbp:build_evaluator"
 
 
 class TransferFewShot:
@@ -58,12 +67,6 @@ def train_stbp(backbone: torch.nn.Module, dataset: Any, cfg: PretrainConfig, see
     return pretrain(backbone, dataset, cfg, seed, progress=progress, checkpoint=checkpoint)
 
 
-def payload(backbone: torch.nn.Module, backbone_config: Mapping[str, Any], ways: int, num_steps: int,
-            head_steps: int, head_lr: float, method: str = "stbp") -> dict[str, Any]:
-    return {"state_dict": backbone.state_dict(), "backbone": dict(backbone_config), "ways": int(ways),
-            "num_steps": int(num_steps), "head_steps": int(head_steps), "head_lr": float(head_lr), "method": method}
-
-
 def train_and_evaluate(dataset: Any, seed: int, test: Sequence[Any], *, pretrain: PretrainConfig,
                        backbone_config: Mapping[str, Any], ways: int, head_steps: int, head_lr: float,
                        eihl: EIHLConfig | None = None, progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
@@ -92,20 +95,20 @@ def train_and_evaluate(dataset: Any, seed: int, test: Sequence[Any], *, pretrain
         provenance["eihl_config"] = eihl.to_dict()
     learner = TransferFewShot(backbone, ways, dataset.num_steps, head_steps, head_lr)
     task_acc = [learner(ep) for ep in (test if task_progress is None else task_progress(test))]
-    model = payload(backbone, backbone_config, ways, dataset.num_steps, head_steps, head_lr,
-                    method="stbp" if eihl is None else "eihl")
     cost = learner.cost(test[0])
     metrics["pretrain_steps"] = pretrain.steps
-    return MethodRun(task_acc, model, cost, rows, metrics, provenance)
+    config = {"backbone": dict(backbone_config), "ways": int(ways), "head_steps": int(head_steps),
+              "head_lr": float(head_lr), "pretrain": dataclasses.asdict(pretrain),
+              "eihl": None if eihl is None else eihl.to_dict()}
+    return MethodRun(task_acc, backbone.state_dict(), cost, rows, metrics, provenance, config=config, loader=LOADER)
 
 
-def load_evaluator(model_dir: str | Path) -> TransferFewShot:
-    """Rebuild the STBP (or EIHL) few-shot learner saved in ``model_dir/model.pt``."""
-    from metasnn.io import load_tensors
+def build_evaluator(record: ModelRecord, state: Mapping[str, torch.Tensor]) -> TransferFewShot:
+    """The few-shot evaluator of an STBP (or EIHL) ``model.pt`` (:mod:`metasnn.model_file`; the loader its record
+    names): the backbone of the record's config with the saved weights, T from the record."""
     from metasnn.plasticity.dsp import build_backbone
 
-    data = load_tensors(Path(model_dir) / "model.pt")
-    bb = dict(data["backbone"])
-    backbone = build_backbone(bb.pop("frame_shape"), bb.pop("ways"), **bb)
-    backbone.load_state_dict(data["state_dict"])
-    return TransferFewShot(backbone, data["ways"], data["num_steps"], data["head_steps"], data["head_lr"])
+    cfg = record.config
+    backbone = build_backbone(**cfg["backbone"])
+    backbone.load_state_dict(state)
+    return TransferFewShot(backbone, cfg["ways"], record.num_steps, cfg["head_steps"], cfg["head_lr"])

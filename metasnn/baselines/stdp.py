@@ -15,6 +15,11 @@ LSUV-initialised on meta-train data, never trained) provides binary feature spik
 zero-initialised output layer learns by STDP during the support presentation with the label
 clamped as the teacher (the label's output neuron spikes at every step, the others are silent).
 Queries are read out from that layer's membrane at the last step, as every sn22-style network.
+
+The backbone is saved as ``model.pt`` (:mod:`metasnn.model_file`): its record (method ``stdp``, paper
+``"dsp"``, loader :func:`build_evaluator`; config: the STDP constants, the backbone's
+:func:`build_backbone <metasnn.plasticity.dsp.build_backbone>` arguments and its initialisation) and the
+backbone's ``state_dict``; the STDP time step ``Δt`` is the record's bin width.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -34,9 +38,13 @@ from metasnn.meta.maml import accuracy
 from metasnn.snn.traces import exponential_trace
 
 if TYPE_CHECKING:
+    from metasnn.model_file import ModelRecord
     from metasnn.plasticity.dsp import MethodRun
 
-__all__ = ["STDPConfig", "stdp_traces", "stdp_update", "STDPFewShot", "train_and_evaluate", "load_evaluator"]
+__all__ = ["LOADER", "STDPConfig", "stdp_traces", "stdp_update", "STDPFewShot", "train_and_evaluate", "build_evaluator"]
+
+#: the function an STDP model record names to rebuild its few-shot evaluator
+LOADER = "metasnn.baselines.stdp:build_evaluator"
 
 
 @dataclass(frozen=True)
@@ -116,12 +124,6 @@ class STDPFewShot:
         return measure_cost(with_head(self.backbone, self.head(episode.support_x, episode.support_y)), episode.query_x)
 
 
-def payload(backbone: torch.nn.Module, cfg: STDPConfig, backbone_config: Mapping[str, Any], ways: int,
-            num_steps: int, dt_ms: float) -> dict[str, Any]:
-    return {"state_dict": backbone.state_dict(), "stdp": cfg.to_dict(), "backbone": dict(backbone_config),
-            "ways": int(ways), "num_steps": int(num_steps), "dt_ms": float(dt_ms)}
-
-
 def train_and_evaluate(cfg: STDPConfig, dataset: Any, seed: int, test: Sequence[Any], *,
                        backbone_config: Mapping[str, Any], shots: int, train_queries: int, init: str,
                        task_progress: Callable[[Sequence[Any]], Iterable[Any]] | None = None) -> MethodRun:
@@ -141,17 +143,18 @@ def train_and_evaluate(cfg: STDPConfig, dataset: Any, seed: int, test: Sequence[
     task_acc = [learner(ep) for ep in (test if task_progress is None else task_progress(test))]
     w = learner.head_weights(test[0].support_x, test[0].support_y)
     metrics = {"stdp_weight_change_abs_mean": float(w.abs().mean())}
-    model = payload(backbone, cfg, backbone_config, ways, dataset.num_steps, dataset.time_bin_ms)
-    return MethodRun(task_acc, model, learner.cost(test[0]), metrics=metrics, provenance={"stdp_config": cfg.to_dict()})
+    config = {"stdp": cfg.to_dict(), "backbone": dict(backbone_config), "init": init}
+    return MethodRun(task_acc, backbone.state_dict(), learner.cost(test[0]), metrics=metrics,
+                     provenance={"stdp_config": cfg.to_dict()}, config=config, loader=LOADER)
 
 
-def load_evaluator(model_dir: str | Path) -> STDPFewShot:
-    """Rebuild the STDP few-shot learner saved in ``model_dir/model.pt``."""
-    from metasnn.io import load_tensors
+def build_evaluator(record: ModelRecord, state: Mapping[str, torch.Tensor]) -> STDPFewShot:
+    """The few-shot evaluator of an STDP ``model.pt`` (:mod:`metasnn.model_file`; the loader its record names):
+    the backbone of the record's config with the saved weights, T and the STDP time step from the record."""
     from metasnn.plasticity.dsp import build_backbone
 
-    data = load_tensors(Path(model_dir) / "model.pt")
-    bb = dict(data["backbone"])
-    backbone = build_backbone(bb.pop("frame_shape"), bb.pop("ways"), **bb)
-    backbone.load_state_dict(data["state_dict"])
-    return STDPFewShot(backbone, STDPConfig.from_dict(data["stdp"]), data["ways"], data["num_steps"], data["dt_ms"])
+    bb = record.config["backbone"]
+    backbone = build_backbone(**bb)
+    backbone.load_state_dict(state)
+    return STDPFewShot(backbone, STDPConfig.from_dict(record.config["stdp"]), bb["ways"], record.num_steps,
+                       record.time_bin_ms)

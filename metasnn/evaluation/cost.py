@@ -5,12 +5,15 @@ Measured by running the model on real inputs with forward hooks on its synapses
 the counting (:mod:`metasnn.evaluation.neurobench`; installed ``--no-deps`` by scripts/install.sh);
 what it cannot measure stays ours (README, "Cost columns and NeuroBench"):
 
-* **synaptic operations per sample** — NeuroBench: for each synapse call, its
+* **synaptic operations per sample** — NeuroBench's count: for each synapse call, its
   ``single_layer_MACs`` (the layer with every non-zero weight set to 1 and no bias, applied to the
   binarised input) counts exactly the operations that happen: one per (non-zero weight, non-zero
   input element) pair, so a zero-padding tap of a convolution or a zero weight is no operation;
-  ``dense_ops`` is its count with every weight and input element 1 (all in-bounds taps). It is applied
-  in the hook to the weights that ran (a MAML inner loop's fast weights included), where NeuroBench's
+  ``dense_ops`` is its count with every weight and input element 1 (all in-bounds taps). The dense count
+  is NeuroBench's on one sample; the effective count is computed by :func:`effective_ops` on the sum of
+  the binarised samples (the layer is linear: the same number, from one sample's work instead of the
+  batch's, exact in float64; tests/unit/test_neurobench_cost.py compares it with NeuroBench's). Both are
+  applied in the hook to the weights that ran (a MAML inner loop's fast weights included), where NeuroBench's
   ``SynapticOperations`` class binarises the module's stored weights after the run. The kind
   stays ours: *effective ACs* when every input of the layer is binary {0, 1} with events (spikes:
   each event is one accumulate per target), *effective MACs* otherwise — NeuroBench calls an input
@@ -116,24 +119,33 @@ class ModelCost:
                 "connection_sparsity": self.connection_sparsity, "notes": list(self.notes)}
 
 
-def _counting_copy(module: nn.Module, dtype: torch.dtype) -> nn.Module:
+def _counting_copy(module: nn.Module, dtype: torch.dtype, *, binary: bool = False) -> nn.Module:
     """A hook-free shallow copy of ``module`` with its current weights (fast weights of a functional call
-    included) detached, in ``dtype``: what NeuroBench's ``single_layer_MACs`` deep-copies and binarises."""
+    included) detached, in ``dtype``: what NeuroBench's ``single_layer_MACs`` deep-copies and binarises.
+    ``binary``: already binarised as NeuroBench does (every non-zero weight 1), without bias."""
     shadow = copy.copy(module)
     shadow._parameters = {k: None if v is None else v.detach().to(dtype) for k, v in module._parameters.items()}
+    if binary:
+        shadow._parameters = {"weight": (shadow._parameters["weight"] != 0).to(dtype), "bias": None}
     shadow._forward_hooks, shadow._forward_pre_hooks = OrderedDict(), OrderedDict()
     return shadow
 
 
-#: NeuroBench's dense count (every in-bounds tap, weights and inputs set to 1) per layer geometry and input
-#: shape: it does not depend on values, and one binarised convolution per call is the cost worth saving.
-_DENSE_OPS: dict[tuple[Any, ...], float] = {}
+def effective_ops(x: torch.Tensor, module: nn.Module) -> int:
+    """NeuroBench's effective operation count (``single_layer_MACs``: the layer with every non-zero weight 1 and
+    no bias, applied to the binarised input, summed over every output) of one call of ``module`` on ``x``,
+    computed on one summed sample: the layer is linear, so summing its outputs over the batch equals applying it
+    to the sum of the binarised samples, and one sample's work replaces the batch's (it was ≈ 80 % of a
+    cross-dataset job at the paper's shapes). In float64 every partial sum is an exact integer; NeuroBench's
+    float32 sum can round a total above 2**24. tests/unit/test_neurobench_cost.py checks both agree."""
+    summed = (_samples(x, module) != 0).sum(0, keepdim=True).to(torch.float64)
+    return int(round(float(_counting_copy(module, torch.float64, binary=True)(summed).sum().item())))
 
 
-def _layer_geometry(module: nn.Module) -> tuple[Any, ...]:
-    """What a synapse's dense operation count depends on besides its input shape."""
-    conv = tuple(getattr(module, k, None) for k in ("stride", "padding", "dilation", "groups", "padding_mode"))
-    return (type(module).__name__, tuple(module.weight.shape), conv)
+def _samples(x: torch.Tensor, module: nn.Module) -> torch.Tensor:
+    """``x`` as ``[N, *one input]`` of ``module``: ``(features,)`` for a linear layer, ``(C, *spatial)`` for a conv."""
+    dims = 1 if isinstance(module, nn.Linear) else module.weight.dim() - 1
+    return x.reshape(-1, *x.shape[x.dim() - dims:])
 
 
 def _is_binary(t: torch.Tensor) -> bool:
@@ -173,12 +185,10 @@ def measure_cost(
         name = names.get(module, type(module).__name__)
         # NeuroBench counts on binarised copies: at least float32, so that fp16/bf16 models count like the rest
         dtype = torch.promote_types(x.dtype, torch.float32) if x.dtype.is_floating_point else torch.float32
-        shadow = _counting_copy(module, dtype)
-        effective, _ = single_layer_macs(x.to(dtype), shadow)
-        shape_key = (_layer_geometry(module), tuple(x.shape))  # the dense count depends on shapes only
-        if shape_key not in _DENSE_OPS:
-            _DENSE_OPS[shape_key] = float(single_layer_macs(x.to(dtype), shadow, total=True)[0])
-        dense = _DENSE_OPS[shape_key]
+        effective = effective_ops(x, module)
+        # NeuroBench's dense count (every weight and input element 1) is the same for every sample: one, times N
+        samples_x = _samples(x, module)
+        dense = single_layer_macs(samples_x[:1].to(dtype), _counting_copy(module, dtype), total=True)[0] * len(samples_x)
         density = float((x != 0).sum().item()) / max(1, x.numel())
         rec = stats.setdefault(name, {"dense": 0.0, "effective": 0.0, "nnz": 0.0, "numel": 0.0, "binary": True})
         rec["dense"] += float(dense)

@@ -7,13 +7,13 @@ N-MNIST Test set, when models were trained on the shipped subset) needs three st
 
     ds = metadataset_from_recordings("double_nmnist", "/data/N-MNIST", "/tmp/double_nmnist_full",
                                      time_bin_ms=5, window_ms=100)      # the bins the model was trained on
-    result = evaluate_trained("maml_snn", "results/runs/sn22_metatrain/maml_snn/double_nmnist/seed0", ds,
+    result = evaluate_trained("results/runs/sn22_metatrain/maml_snn/double_nmnist/seed0", ds,
                               EvaluationProtocol(split="test", tasks=600, seed=1234))
     print(result.mean, result.ci95)
 
 ``metadataset_from_recordings`` reads a directory in the dataset's original layout with the same
 validating readers and builder as the pipeline (source ``local``); ``evaluate_trained`` rebuilds any
-registered method's model (:mod:`metasnn.meta.methods`) and scores it on tasks ``0..tasks-1`` of the
+trained model from its self-describing model file (:mod:`metasnn.model_file`) and scores it on tasks ``0..tasks-1`` of the
 protocol's seeded sampler — the tasks every method sees. Episodes of another frame size or T are
 resampled to the model's (:func:`metasnn.data.transforms.resample_frames`).
 """
@@ -95,12 +95,13 @@ def evaluate(evaluator: Callable[[Any], float], dataset: Any, protocol: Evaluati
     return EvaluationResult(accs, protocol, dataset.name)
 
 
-def evaluate_trained(method: str, model_dir: str | os.PathLike, dataset: Any, protocol: EvaluationProtocol,
+def evaluate_trained(model_dir: str | os.PathLike, dataset: Any, protocol: EvaluationProtocol,
                      progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None) -> EvaluationResult:
-    """Rebuild the model a registered ``method`` wrote into ``model_dir`` and :func:`evaluate` it."""
-    from metasnn.meta.methods import load_evaluator
+    """Rebuild the trained few-shot model in ``model_dir`` (its ``model.pt`` names the method) and
+    :func:`evaluate` it."""
+    from metasnn.model_file import load_evaluator
 
-    return evaluate(load_evaluator(method, model_dir), dataset, protocol, progress)
+    return evaluate(load_evaluator(model_dir), dataset, protocol, progress)
 
 
 def metadataset_from_recordings(name: str, root: str | os.PathLike, out_dir: str | os.PathLike, *,

@@ -10,6 +10,10 @@ Methods:
 Protocol (paper scale): 5-way 1-shot, 10 queries per class, inner SGD lr 1.0 with 1 step at train
 and test on all layers, Adam 2e-3 with a per-step cosine schedule to lr/50, 1 task per outer step,
 200 outer steps × 100 epochs, burn-in 70 of 100 steps, LSUV init on the first support batch.
+
+A meta-trained learner is saved as ``model.pt`` (:mod:`metasnn.model_file`): its record (method, paper
+``"sn22"``, loader :func:`build_evaluator`, the config, frame shape, T and bin width of the meta-dataset)
+and its weights (:func:`model_state`); :func:`load_learner` rebuilds the network from the two.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -30,6 +33,7 @@ from metasnn.evaluation.fewshot import evaluate_tasks
 from metasnn.meta.maml import InnerLoop, UpdateTransform, adapt, functional_loss, meta_loss, threshold_transform
 from metasnn.meta.outer import MetaOptimizer
 from metasnn.meta.training import CheckpointConfig, TrainResult, train_loop
+from metasnn.model_file import ModelRecord
 from metasnn.snn import build_model, initialise, layer_parameter_groups
 
 __all__ = [
@@ -40,8 +44,11 @@ __all__ = [
     "output_layer_names",
     "update_magnitudes",
     "metatrain",
-    "model_payload",
+    "LOADER",
+    "model_record",
+    "model_state",
     "load_learner",
+    "build_evaluator",
     "resolve_device",
 ]
 
@@ -213,18 +220,26 @@ def metatrain(
     return model, result, {"lsuv": stats}
 
 
-def model_payload(model: nn.Module, cfg: SN22Config, frame_shape: tuple[int, ...], time_bin_ms: float) -> dict[str, Any]:
-    """What ``model.pt`` stores: weights + the config needed to rebuild the network."""
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    return {"state_dict": state, "config": cfg.to_dict(), "frame_shape": list(frame_shape),
-            "time_bin_ms": float(time_bin_ms)}
+#: the function a sn22 learner's model record names to rebuild its few-shot evaluator
+LOADER = "metasnn.meta.sn22:build_evaluator"
 
 
-def load_learner(payload: Mapping[str, Any], device: torch.device | str = "cpu") -> tuple[nn.Module, SN22Config]:
-    """Rebuild the network saved by :func:`model_payload` (on ``device``)."""
-    cfg = SN22Config.from_dict(payload["config"])
-    model = build_learner(cfg, tuple(payload["frame_shape"]), float(payload["time_bin_ms"]))
-    model.load_state_dict(payload["state_dict"])
+def model_record(cfg: SN22Config, dataset: Any, seed: int) -> ModelRecord:
+    """The record of a learner meta-trained with ``cfg`` on ``dataset`` (a loaded meta-dataset) with ``seed``."""
+    return ModelRecord.of(cfg.method, "sn22", LOADER, dataset=dataset, seed=seed, config=cfg)
+
+
+def model_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The ``state`` of a sn22 learner's model file: its weights (the record rebuilds the network)."""
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
+def load_learner(record: ModelRecord, state: Mapping[str, torch.Tensor],
+                 device: torch.device | str = "cpu") -> tuple[nn.Module, SN22Config]:
+    """The network of a sn22 model file (:func:`metasnn.model_file.read_model`) on ``device``, and its config."""
+    cfg = SN22Config.from_dict(record.config)
+    model = build_learner(cfg, record.frame_shape, record.time_bin_ms)
+    model.load_state_dict(state)
     return model.to(device), cfg
 
 
@@ -259,16 +274,7 @@ class SN22Evaluator:
                             forward=lambda m, x: torch.func.functional_call(m, fast, (x,), strict=False))
 
 
-def load_evaluator(model_dir: Path) -> SN22Evaluator:
-    """Rebuild the learner ``pipeline.metatrain`` wrote into ``model_dir``; its T comes from the
-    meta-dataset recorded in the run's provenance."""
-    import json
-
-    from metasnn.data import load_metadataset
-    from metasnn.io import load_tensors
-
-    model_dir = Path(model_dir)
-    model, cfg = load_learner(load_tensors(model_dir / "model.pt"))
-    data = json.loads((model_dir / "provenance.json").read_text())["config"]["data"]
-    dataset = load_metadataset(data)
-    return SN22Evaluator(model, cfg, tuple(dataset.frame_shape), dataset.num_steps)
+def build_evaluator(record: ModelRecord, state: Mapping[str, torch.Tensor]) -> SN22Evaluator:
+    """The few-shot evaluator of a sn22 model file (the record's loader): frames and T from the record."""
+    model, cfg = load_learner(record, state)
+    return SN22Evaluator(model, cfg, record.frame_shape, record.num_steps)

@@ -23,6 +23,10 @@ post-synaptic side does not depend on ``W``) and the update is ``w − η ⊙ �
 unrolled inner loop into ``η`` and every ``w_0`` (MAML-style). The outer optimiser is Adam with
 meta learning rate ``β`` (default 1e-3) on ``{η, w_0}``; the fixed-η ablation keeps
 ``η_ij = eta_init`` and meta-learns ``w_0`` only.
+
+A trained learner is saved as ``model.pt`` (:mod:`metasnn.model_file`): its record (method ``dsp`` or
+``dsp_fixed``, paper ``"dsp"``, loader :func:`build_evaluator`, the :class:`DSPConfig`, frame shape, T and bin
+width of the meta-dataset) and its weights (``state_dict``, η included).
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,6 +47,7 @@ from metasnn.errors import ConfigError
 from metasnn.meta.maml import InnerLoop, Params, accuracy, adapt
 from metasnn.meta.outer import MetaOptimizer
 from metasnn.meta.training import CheckpointConfig, TrainResult, train_loop
+from metasnn.model_file import ModelRecord
 from metasnn.snn import SN22ConvSNN, build_model, initialise
 
 __all__ = [
@@ -58,9 +62,9 @@ __all__ = [
     "adapted_weights",
     "eta_statistics",
     "convergence_step",
-    "model_payload",
-    "load_learner",
-    "load_evaluator",
+    "LOADER",
+    "DSPEvaluator",
+    "build_evaluator",
     "OUTPUT_WEIGHT",
     "build_backbone",
     "backbone_config",
@@ -69,6 +73,8 @@ __all__ = [
 ]
 
 OUTPUT_WEIGHT = "snn.layers.{last}.synapse.weight"
+#: the function a dsp (or fixed-η dsp) learner's model record names to rebuild its few-shot evaluator
+LOADER = "metasnn.plasticity.dsp:build_evaluator"
 
 
 def build_backbone(frame_shape: Sequence[int], ways: int, *, channels: Sequence[int], input_pool: int,
@@ -82,8 +88,8 @@ def build_backbone(frame_shape: Sequence[int], ways: int, *, channels: Sequence[
 
 def backbone_config(dataset: Any, ways: int, *, channels: Sequence[int], input_pool: int,
                     burn_in: float) -> dict[str, Any]:
-    """:func:`build_backbone` keyword arguments for ``dataset`` (frames, time bins) and ``ways`` outputs, as every
-    method's ``model.pt`` records them."""
+    """:func:`build_backbone` keyword arguments for ``dataset`` (frames, time bins) and ``ways`` outputs, as the
+    baselines' ``model.pt`` records (:mod:`metasnn.model_file`) carry them in their config."""
     return {"frame_shape": list(dataset.frame_shape), "ways": int(ways), "channels": list(channels),
             "input_pool": input_pool, "pooling": "avg", "burn_in": burn_in,
             "time_bin_ms": float(dataset.time_bin_ms), "scale_decays": True}
@@ -92,14 +98,21 @@ def backbone_config(dataset: Any, ways: int, *, channels: Sequence[int], input_p
 @dataclass
 class MethodRun:
     """One method of the dsp experiments (dsp, fixed-η dsp or a baseline) trained and scored on the meta-test
-    tasks: what ``pipeline.dsp_train`` writes."""
+    tasks: what ``pipeline.dsp_train`` writes (``model.pt``, :mod:`metasnn.model_file`: :meth:`model_record`
+    and ``state``)."""
 
     task_acc: list[float]  # query accuracy per meta-test task
-    payload: dict[str, Any]  # model.pt: what the method's ``load_evaluator`` rebuilds the learner from
+    state: dict[str, Any]  # model.pt's state: the weights the method's ``loader`` rebuilds its learner from
     cost: Any  # metasnn.evaluation.cost.ModelCost of meta-test task 0 through the method's evaluator
     rows: list[dict[str, float]] = field(default_factory=list)  # training curve, one row per step
     metrics: dict[str, Any] = field(default_factory=dict)  # the method's own metrics (η statistics, ...)
     provenance: dict[str, Any] = field(default_factory=dict)  # the method's configuration, for provenance.json
+    config: dict[str, Any] = field(default_factory=dict)  # model.pt's record config: what rebuilds the learner
+    loader: str = ""  # model.pt's record loader: the function that rebuilds the few-shot evaluator
+
+    def model_record(self, method: str, dataset: Any, seed: int) -> ModelRecord:
+        """The record of this run's model, trained as ``method`` on ``dataset`` (a loaded meta-dataset)."""
+        return ModelRecord.of(method, "dsp", self.loader, dataset=dataset, seed=seed, config=self.config)
 
     def flat_metrics(self) -> dict[str, Any]:
         """The method's metrics, mean meta-test accuracy, final training loss and accuracy (mean over the last
@@ -323,9 +336,9 @@ def train_and_evaluate(cfg: DSPConfig, dataset: Any, seed: int, test: Sequence[A
     metrics = {"outer_steps": cfg.outer_steps, "beta": cfg.beta,
                "convergence_step": convergence_step([r["acc"] for r in rows], convergence_window, convergence_fraction),
                **eta_statistics(learner.eta)}
-    payload = model_payload(learner)
     cost = DSPEvaluator(learner, dataset.num_steps).cost(test[0])
-    return MethodRun(task_acc, payload, cost, rows, metrics, {"dsp_config": cfg.to_dict()})
+    return MethodRun(task_acc, learner.state_dict(), cost, rows, metrics, {"dsp_config": cfg.to_dict()},
+                     config=cfg.to_dict(), loader=LOADER)
 
 
 def evaluate(learner: DSPLearner, episodes: Sequence[Any] | Any, steps: int | None = None) -> list[float]:
@@ -360,19 +373,7 @@ def convergence_step(acc: Sequence[float], window: int = 10, fraction: float = 0
     return int(np.argmax(smooth >= target - 1e-12)) + w - 1
 
 
-# --------------------------------------------------------------------------- persistence
-def model_payload(learner: DSPLearner) -> dict[str, Any]:
-    return {"state_dict": learner.state_dict(), "config": learner.cfg.to_dict(),
-            "frame_shape": list(learner.frame_shape), "time_bin_ms": learner.time_bin_ms}
-
-
-def load_learner(payload: Mapping[str, Any]) -> DSPLearner:
-    cfg = DSPConfig.from_dict(payload["config"])
-    learner = DSPLearner(tuple(payload["frame_shape"]), cfg, float(payload["time_bin_ms"]))
-    learner.load_state_dict(payload["state_dict"])
-    return learner
-
-
+# --------------------------------------------------------------------------- evaluator
 class DSPEvaluator:
     """:class:`~metasnn.meta.methods.EpisodeEvaluator` of a trained dsp learner."""
 
@@ -395,13 +396,10 @@ class DSPEvaluator:
                             forward=lambda m, x: torch.func.functional_call(m, snn, (x,), strict=False))
 
 
-def load_evaluator(model_dir: str | Path) -> DSPEvaluator:
-    """The few-shot evaluator of the dsp model in ``model_dir`` (``model.pt`` + ``metrics.json``)."""
-    import json
-
-    from metasnn.io import load_tensors
-
-    model_dir = Path(model_dir)
-    learner = load_learner(load_tensors(model_dir / "model.pt"))
-    metrics = json.loads((model_dir / "metrics.json").read_text())
-    return DSPEvaluator(learner, int(metrics["num_steps"]))
+def build_evaluator(record: ModelRecord, state: Mapping[str, torch.Tensor]) -> DSPEvaluator:
+    """The few-shot evaluator of a dsp (or fixed-η dsp) ``model.pt`` (:mod:`metasnn.model_file`; the loader its
+    record names): the learner of the record's config, frames and bin width with the saved weights, T from
+    the record."""
+    learner = DSPLearner(record.frame_shape, DSPConfig.from_dict(record.config), record.time_bin_ms)
+    learner.load_state_dict(state)
+    return DSPEvaluator(learner, record.num_steps)

@@ -21,21 +21,25 @@ across episodes on the query cross-entropy with one gradient for both (wu22 code
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from metasnn.model_file import ModelRecord
 from metasnn.plasticity.hp import HPConfig, HPLinear, hebbian_update
 from metasnn.snn.neuron import DecolleLIFNode
 
-__all__ = ["FEWSHOT_HP_CONFIG", "HPFewShotNet", "HPFewShotEvaluator", "episode_accuracy", "model_payload",
-           "load_evaluator"]
+__all__ = ["FEWSHOT_HP_CONFIG", "LOADER", "HPFewShotNet", "HPFewShotEvaluator", "episode_accuracy", "model_record",
+           "build_evaluator"]
 
 #: The HP layer constants of few-shot HP: one trace per episode, wu22's competitive few-shot post term. The
-#: training stage and :func:`load_evaluator` both build the network with it (and the payload records it).
+#: training stage builds the network with it; the model's record keeps it for :func:`build_evaluator`.
 FEWSHOT_HP_CONFIG = HPConfig(reset="episode", post_form="softmax")
+#: the loader a trained HP few-shot model's record names (:func:`metasnn.model_file.load_evaluator` calls it)
+LOADER = "metasnn.plasticity.fewshot:build_evaluator"
 
 
 class HPFewShotNet(nn.Module):
@@ -133,32 +137,22 @@ class HPFewShotEvaluator:
         return cost
 
 
-def model_payload(net: HPFewShotNet, frame_shape: Sequence[int], num_steps: int) -> dict:
-    """What ``pipeline.wu22_fewshot_hp`` saves: weights plus everything :func:`load_evaluator` needs to rebuild the
-    same network (channels, ways, label gain, HP constants) and the frames it was trained on."""
-    return {"state_dict": net.state_dict(), "channels": list(net.channels), "ways": net.ways,
-            "label_gain": net.label_gain, "hp_config": net.config.to_dict(), "frame_shape": [int(v) for v in frame_shape],
-            "num_steps": int(num_steps)}
+def model_record(net: HPFewShotNet, dataset: Any, seed: int) -> ModelRecord:
+    """The record of ``net`` trained on ``dataset`` (a loaded meta-dataset) with ``seed``: its config is what
+    :func:`build_evaluator` rebuilds the same network from (channels, ways, label gain, HP constants); its state
+    is ``net.state_dict()``."""
+    config = {"channels": list(net.channels), "ways": net.ways, "label_gain": net.label_gain,
+              "hp_config": net.config.to_dict()}
+    return ModelRecord.of("hp", "wu22", LOADER, dataset=dataset, seed=seed, config=config)
 
 
-def load_evaluator(model_dir) -> HPFewShotEvaluator:
-    """Rebuild the network ``pipeline.wu22_fewshot_hp`` wrote into ``model_dir`` from its :func:`model_payload`.
-
-    The payload carries the HP constants, label gain, frame size and T the stage trained and evaluated with, so
-    the rebuilt network is the stage's and, on its own meta-dataset, the resampling is the identity.
-    """
-    from pathlib import Path
-
-    from metasnn.errors import CheckpointError
-    from metasnn.io import load_tensors
-
-    path = Path(model_dir) / "model.pt"
-    payload = load_tensors(path)
-    missing = [k for k in ("hp_config", "label_gain", "frame_shape", "num_steps") if k not in payload]
-    if missing:
-        raise CheckpointError(f"{path}: written by an older wu22_fewshot_hp without {', '.join(missing)} (the network "
-                              "cannot be rebuilt as trained); rerun pipeline.wu22_fewshot_hp")
-    net = HPFewShotNet(tuple(payload["frame_shape"])[1:], int(payload["ways"]), payload["channels"],
-                       float(payload["label_gain"]), HPConfig(**payload["hp_config"]))
-    net.load_state_dict(payload["state_dict"])
-    return HPFewShotEvaluator(net, payload["frame_shape"], payload["num_steps"])
+def build_evaluator(record: ModelRecord, state: Mapping[str, Any]) -> HPFewShotEvaluator:
+    """The evaluator of the HP few-shot network of ``model.pt`` (:mod:`metasnn.model_file`, written by
+    ``pipeline.wu22_fewshot_hp``): the record carries the HP constants, label gain, frame size and T the stage
+    trained and evaluated with, so the rebuilt network is the stage's and, on its own meta-dataset, the
+    resampling is the identity."""
+    cfg = record.config
+    net = HPFewShotNet(record.frame_shape[1:], int(cfg["ways"]), cfg["channels"], float(cfg["label_gain"]),
+                       HPConfig.from_dict(cfg["hp_config"]))
+    net.load_state_dict(state)
+    return HPFewShotEvaluator(net, record.frame_shape, record.num_steps)

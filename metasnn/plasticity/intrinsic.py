@@ -35,7 +35,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -46,15 +45,18 @@ from metasnn.config_dict import DictConfig
 from metasnn.errors import ConfigError
 from metasnn.meta.maml import InnerLoop, accuracy, adapt
 from metasnn.meta.training import CheckpointConfig, train_loop
+from metasnn.model_file import ModelRecord, network_from_state
 from metasnn.plasticity.encoding import input_size, pooled_input
-from metasnn.plasticity.model_file import load_network, networks_payload
 from metasnn.snn.neuron import DecolleLIFNode, decolle_step
 from metasnn.snn.surrogate import FastSigmoid
 
 __all__ = ["INTRINSIC", "DEFAULT_INNER_LR", "IP2Config", "IntrinsicLIFNode", "IntrinsicNet", "parse_mask",
-           "steps_to_criterion", "select_mask", "run_sequence", "evaluate", "adapted_params", "load_evaluator"]
+           "steps_to_criterion", "select_mask", "run_sequence", "evaluate", "adapted_params", "IP2Evaluator", "LOADER",
+           "model_record", "build_evaluator"]
 
 INTRINSIC = ("threshold", "tau_m", "tau_d")
+#: the loader a trained ip2 model's record names (:func:`metasnn.model_file.load_evaluator` calls it)
+LOADER = "metasnn.plasticity.intrinsic:build_evaluator"
 
 #: Inner-loop learning rate of each model when none is given. One rate cannot serve both: the point baseline's
 #: readout weights get support-loss gradients 25-60x larger (hidden 32-128) than the thresholds, whose gradient
@@ -276,12 +278,18 @@ class IP2Evaluator:
         return measure_cost(self.net, episode.query_x, forward=lambda m, x: m.run(fast, x))
 
 
-def model_payload(nets: Mapping[str, IntrinsicNet], frame_shape: Sequence[int], num_steps: int,
-                  extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """``model.pt`` content: every model's weights and config, the training frames' geometry and ``extra``."""
-    return networks_payload("models", nets, frame_shape, num_steps, extra)
+def model_record(nets: Mapping[str, IntrinsicNet], dataset: Any, seed: int) -> ModelRecord:
+    """The record of the models ``nets`` (intrinsic, point) trained on ``dataset`` (a loaded meta-dataset) with
+    ``seed``: its config holds the settings the models share (each model's own config is in the state,
+    :func:`~metasnn.model_file.networks_state`), its extra the selected mask."""
+    configs = [net.config.to_dict() for net in nets.values()]
+    shared = {k: v for k, v in configs[0].items() if all(c[k] == v for c in configs)}
+    mask = next(iter(nets.values())).config.mask
+    return ModelRecord.of("ip2", "ip2", LOADER, dataset=dataset, seed=seed, config=shared, mask=list(mask))
 
 
-def load_evaluator(model_dir: Path, model: str = "intrinsic") -> IP2Evaluator:
-    """Rebuild the ``model`` network written by ``pipeline.ip2_train`` into ``model_dir``."""
-    return IP2Evaluator(*load_network(model_dir, "models", model, lambda c: IntrinsicNet(IP2Config.from_dict(c))))
+def build_evaluator(record: ModelRecord, state: Mapping[str, Any], model: str = "intrinsic") -> IP2Evaluator:
+    """The evaluator of network ``model`` (intrinsic or point) of an ip2 model (``record`` and ``state`` of its
+    ``model.pt``, :mod:`metasnn.model_file`); the loader its record names, which builds the intrinsic network."""
+    net = network_from_state(state, model, lambda c: IntrinsicNet(IP2Config.from_dict(c)))
+    return IP2Evaluator(net, record.frame_shape, record.num_steps)

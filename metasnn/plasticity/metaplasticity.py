@@ -47,7 +47,6 @@ import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -59,16 +58,19 @@ from metasnn.errors import ConfigError
 from metasnn.meta.maml import accuracy
 from metasnn.meta.outer import MetaOptimizer
 from metasnn.meta.training import CheckpointConfig, GeneratorState, TrainResult, train_loop
+from metasnn.model_file import ModelRecord, network_from_state
 from metasnn.plasticity.encoding import input_size, pooled_input
-from metasnn.plasticity.model_file import load_network, networks_payload
 from metasnn.snn.neuron import DecolleLIFNode
 from metasnn.snn.surrogate import FastSigmoid
 from metasnn.snn.traces import exponential_trace, trace_step
 
 __all__ = ["VARIANTS", "RULE_TERMS", "MP23Config", "rule_update", "max_abs_normalise", "MetaplasticityNet",
-           "encode_episode", "es_gradient", "metatrain", "evaluate", "load_evaluator"]
+           "encode_episode", "es_gradient", "metatrain", "evaluate", "MP23Evaluator", "LOADER", "model_record",
+           "build_evaluator"]
 
 RULE_TERMS = ("eta", "a", "b", "c", "d")
+#: the loader a trained mp23 model's record names (:func:`metasnn.model_file.load_evaluator` calls it)
+LOADER = "metasnn.plasticity.metaplasticity:build_evaluator"
 #: variant → (active terms, rule meta-learned)
 VARIANTS: dict[str, tuple[tuple[str, ...], bool]] = {
     "abcd": (("a", "b", "c", "d"), True),
@@ -345,12 +347,17 @@ class MP23Evaluator:
         return cost
 
 
-def model_payload(nets: Mapping[str, MetaplasticityNet], frame_shape: tuple[int, ...], num_steps: int) -> dict[str, Any]:
-    """``model.pt`` content: every variant's weights and config, plus the training frames' geometry."""
-    return networks_payload("variants", nets, frame_shape, num_steps)
+def model_record(nets: Mapping[str, MetaplasticityNet], dataset: Any, seed: int) -> ModelRecord:
+    """The record of the rule variants ``nets`` trained on ``dataset`` (a loaded meta-dataset) with ``seed``: its
+    config holds the settings the variants share (each variant's own config is in the state,
+    :func:`~metasnn.model_file.networks_state`), its extra the variants."""
+    configs = [net.config.to_dict() for net in nets.values()]
+    shared = {k: v for k, v in configs[0].items() if all(c[k] == v for c in configs)}
+    return ModelRecord.of("mp23", "mp23", LOADER, dataset=dataset, seed=seed, config=shared, variants=list(nets))
 
 
-def load_evaluator(model_dir: Path, variant: str = "abcd") -> MP23Evaluator:
-    """Rebuild the ``variant`` network written by ``pipeline.mp23_train`` into ``model_dir``."""
-    loaded = load_network(model_dir, "variants", variant, lambda c: MetaplasticityNet(MP23Config.from_dict(c)))
-    return MP23Evaluator(*loaded)
+def build_evaluator(record: ModelRecord, state: Mapping[str, Any], variant: str = "abcd") -> MP23Evaluator:
+    """The evaluator of rule variant ``variant`` of an mp23 model (``record`` and ``state`` of its ``model.pt``,
+    :mod:`metasnn.model_file`); the loader its record names, which builds the ``abcd`` variant."""
+    net = network_from_state(state, variant, lambda c: MetaplasticityNet(MP23Config.from_dict(c)))
+    return MP23Evaluator(net, record.frame_shape, record.num_steps)

@@ -15,6 +15,11 @@ Loss: MSE between the readout and one-hot targets (wu22). Adam: ``lr_weights`` (
 ``lr_meta`` (5e-4) for θ. HP bi-level: each minibatch is split in halves — the first half is
 ``L_train`` (inner step and weight update), the second ``L_val`` (meta update)
 (:func:`metasnn.meta.bilevel.bilevel_gradients`).
+
+A trained network is saved as ``model.pt`` (:mod:`metasnn.model_file`): record method = its mode, paper
+"wu22", no evaluator loader (a classification network, not a few-shot learner), config
+:func:`network_config` (plus the stage's input and training settings), state its ``state_dict`` (with the
+carried traces); :func:`network_from_model` rebuilds it.
 """
 
 from __future__ import annotations
@@ -22,14 +27,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from metasnn.errors import TrainingDivergedError
+from metasnn.errors import CheckpointError, TrainingDivergedError
 from metasnn.meta.bilevel import apply_gradients, bilevel_gradients, joint_gradients
 from metasnn.meta.training import CheckpointConfig, GeneratorState, train_loop
+from metasnn.model_file import ModelRecord
 from metasnn.plasticity.hp import HPConfig, HPNetwork, HPRun
 
 __all__ = [
@@ -38,6 +45,8 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "build_network",
+    "network_config",
+    "network_from_model",
     "trainable_names",
     "mse_loss_fn",
     "evaluate",
@@ -65,6 +74,23 @@ def build_network(method: str, sizes: Sequence[int], config: HPConfig | None = N
     weights, metas = trainable_names(net, method)
     for name, p in net.named_parameters():
         p.requires_grad_(name in weights or name in metas)
+    return net
+
+
+def network_config(net: HPNetwork) -> dict[str, Any]:
+    """What :func:`network_from_model` rebuilds ``net`` from: its layer sizes and HP constants (the part of a
+    ``model.pt`` record's config that describes the network)."""
+    return {"sizes": list(net.sizes), "hp_config": net.config.to_dict()}
+
+
+def network_from_model(record: ModelRecord, state: dict[str, Any], where: str | Path = "model.pt") -> HPNetwork:
+    """The trained network of a wu22 ``model.pt`` (:func:`metasnn.model_file.read_model`'s ``record``, ``state``):
+    :func:`build_network` of the record's method on its :func:`network_config`, with the saved weights."""
+    if record.paper != "wu22" or record.method not in METHODS:
+        raise CheckpointError(f"{where}: holds method {record.method!r} of paper {record.paper!r}, not a wu22 "
+                              f"{'/'.join(METHODS)} network; pass the model.pt of a wu22 training stage")
+    net = build_network(record.method, record.config["sizes"], HPConfig.from_dict(record.config["hp_config"]))
+    net.load_state_dict(state)
     return net
 
 

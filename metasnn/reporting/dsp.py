@@ -268,13 +268,10 @@ def fig4(r: Runs, heterogeneity_cv: float, *, scale: str, sources: Mapping[str, 
                 title="dsp Fig 4 — learned η_ij (all seeds)") as (_, axes):
         axes = np.asarray(axes).ravel()
         for ax, d in zip(axes, datasets, strict=False):
-            values = [_eta_values(r["dir"]) for r in runs.get(("dsp", d), {}).values()]
-            if values:
-                ax.hist(np.concatenate(values), bins=50, color="C0")
-            init = [json.loads((r["dir"] / "provenance.json").read_text()).get("dsp_config", {}).get("eta_init")
-                    for r in runs.get(("dsp", d), {}).values()]
-            if init and init[0] is not None:
-                ax.axvline(init[0], color="k", ls="--", lw=1, label="η at init")
+            learned = [_learned_eta(r["dir"]) for r in runs.get(("dsp", d), {}).values()]
+            if learned:
+                ax.hist(np.concatenate([values for values, _ in learned]), bins=50, color="C0")
+                ax.axvline(learned[0][1], color="k", ls="--", lw=1, label="η at init")
                 ax.legend()
             ax.set_title(d)
             ax.set_xlabel("η_ij")
@@ -336,7 +333,9 @@ def _curve_acc(run_dir: Path) -> np.ndarray:
     return np.array([float(line.split(",")[col]) for line in lines[1:]])
 
 
-def _eta_values(run_dir: Path) -> np.ndarray:
-    from metasnn.io import load_tensors
+def _learned_eta(run_dir: Path) -> tuple[np.ndarray, float]:
+    """The learned η_ij of the dsp run in ``run_dir`` (its model.pt, :mod:`metasnn.model_file`) and η at init."""
+    from metasnn.model_file import read_model
 
-    return load_tensors(run_dir / "model.pt")["state_dict"]["eta"].double().flatten().numpy()
+    record, state = read_model(run_dir)
+    return state["eta"].double().flatten().numpy(), float(record.config["eta_init"])

@@ -31,6 +31,9 @@ class Stage:
     code: Sequence[str] = ()
     resources: Resources = Resources()
     description: str = ""
+    #: few-shot methods whose trained model (``model.pt``, :mod:`metasnn.model_file`) this stage's jobs write:
+    #: a job with a ``method`` wildcard writes that method's model when it is listed, any other job the one listed
+    trains: tuple[str, ...] = ()
 
     # -- the matrix -------------------------------------------------------------------------
     @property
@@ -59,6 +62,15 @@ class Stage:
         names = list(values)
         for combo in itertools.product(*(values[n] for n in names)):
             yield Instance(self, dict(zip(names, combo, strict=True)))
+
+    def trained_models(self, config: Mapping[str, Any]) -> Iterator[tuple[str, Instance]]:
+        """``(method, job)`` for every job of this stage that writes a few-shot model (see ``trains``)."""
+        if not self.trains:
+            return
+        for inst in self.instances(config):
+            method = inst.wildcards.get("method", self.trains[0] if len(self.trains) == 1 else None)
+            if method in self.trains:
+                yield method, inst
 
     def params_used(self) -> list[str]:
         keys = [v.key for _, v in self.args if isinstance(v, P)]
@@ -94,8 +106,8 @@ class Stage:
 #: pipeline modules that parse arguments, read the config or run the job, but compute no output value:
 #: a change to them reruns nothing (a stage's outputs depend on its own module and the library).
 INFRASTRUCTURE = frozenset({"pipeline.cli", "pipeline.cli_flags", "pipeline.cli_defaults", "pipeline.cli_context",
-                            "pipeline.config", "pipeline.config_yaml", "pipeline.config_schema", "pipeline.registry",
-                            "pipeline.stages"})
+                            "pipeline.config", "pipeline.config_yaml", "pipeline.config_schema", "pipeline.config_infer",
+                            "pipeline.registry", "pipeline.stages"})
 
 
 def pipeline_imports(module: str) -> list[str]:

@@ -1,5 +1,5 @@
-"""Cross-dataset few-shot test (issue 6): every method of metasnn/meta/methods.py whose training stage is
-registered, one job per trained model (method x train meta-dataset x seed) on its own and every other
+"""Cross-dataset few-shot test (issue 6): every few-shot method a registered stage declares it ``trains``,
+one job per trained model (method x train meta-dataset x seed) on its own and every other
 meta-dataset (cross_dataset_eval), then the table and claim dsp-C5 (cross_dataset). Where each model is
 comes from its training stage's declared outputs, never from a path written here.
 """
@@ -19,19 +19,14 @@ ALL_DATA = ("--data", Each("data/meta/{dataset}", over={"dataset": METADATASETS}
 
 
 def _trained_models(config: Mapping[str, Any]) -> list[dict[str, str]]:
-    """One job per trained model: every job of a registered method's training stage that trains that method."""
-    from metasnn.meta.methods import METHODS
-
-    return [{"method": name, "dataset": inst.wildcards["dataset"], "seed": inst.wildcards["seed"]}
-            for name, entry in METHODS.items() if entry.trained_by in STAGES
-            for inst in STAGES[entry.trained_by].instances(config) if inst.wildcards.get("method", name) == name]
+    """One job per trained model: every job of a stage that declares the few-shot methods it ``trains``."""
+    return [{"method": method, "dataset": inst.wildcards["dataset"], "seed": inst.wildcards["seed"]}
+            for st in STAGES.values() for method, inst in sorted(st.trained_models(config), key=lambda m: m[0])]
 
 
 def _training_job(wc: Mapping[str, str]) -> Instance:
-    """The job of the method's training stage that wrote the model of ``wc`` (method, dataset, seed)."""
-    from metasnn.meta.methods import get_method
-
-    stage = STAGES[get_method(wc["method"]).trained_by]
+    """The job of the stage that trains ``wc``'s method and wrote the model of ``wc`` (method, dataset, seed)."""
+    (stage,) = [st for st in STAGES.values() if wc["method"] in st.trains]
     return Instance(stage, {k: wc[k] for k in stage.wildcards})
 
 
@@ -73,5 +68,5 @@ table_stage(
     ],
     after=[("--provenance", Out("results/runs/cross_dataset/provenance.json"))],
     outs=table_outs(("cross_dataset",)),
-    code=(*TABLE_CODE, "metasnn/evaluation/cross_dataset.py", "metasnn/meta/methods.py"),
+    code=(*TABLE_CODE, "metasnn/evaluation/cross_dataset.py"),
 )

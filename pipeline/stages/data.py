@@ -11,12 +11,14 @@ from pipeline.stages.common import CONFIG_OK, METADATASETS, params, stage
 # not change when a value changes, so it never triggers reruns by itself.
 stage(
     "check_config",
-    description="validate params.yaml against pipeline/schemas/config.schema.yaml before any stage runs",
+    description="validate params.yaml against pipeline/schemas/config.schema.yaml (and, for a section it does not "
+                "describe, the shape of its defaults) before any stage runs",
     args=[
         ("--params", In("params.yaml", engines=("dvc",))),
         ("--out", Out(CONFIG_OK, cache=False)),
     ],
-    code=("pipeline/config.py", "pipeline/schemas/config.schema.yaml"),
+    code=("pipeline/config.py", "pipeline/config_schema.py", "pipeline/config_infer.py",
+          "pipeline/schemas/config.schema.yaml"),
     resources=Resources(threads=1, mem_mb=500, runtime_min=2),
 )
 

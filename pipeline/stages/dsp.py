@@ -15,7 +15,7 @@ from pipeline.stages.outputs import table_outs, table_stage
 DSP_RUN = "results/runs/dsp_train/{method}/{dataset}/seed{seed}"
 DSP_SWEEP_RUN = "results/runs/dsp_beta_sweep/dsp_beta{beta}/{dataset}/seed{seed}"
 DSP_CODE = ("metasnn/plasticity/dsp.py", "metasnn/baselines", "metasnn/meta", "metasnn/snn", "metasnn/data",
-            "metasnn/evaluation/cost.py")
+            "metasnn/evaluation/cost.py", "metasnn/model_file.py")
 DSP_TABLES = ("dsp_table1_methods", "dsp_table3_fixed_vs_dynamic", "dsp_fig4_eta_hist", "dsp_fig5_beta_sweep")
 DSP_RUN_FILES = (("model.pt", "out"), ("metrics.json", "metrics"), ("curve.csv", "plots"), ("tasks.json", "out"),
                  ("provenance.json", "out"))
@@ -48,7 +48,7 @@ stage(
     matrix=RUNS,
     args=[("--method", W("method")), *DSP_ARGS, ("--beta", P("dsp.beta")),
           ("--checkpoint-dir", "results/checkpoints/dsp_train/{method}/{dataset}/seed{seed}"), ("--out", DSP_RUN)],
-    outs=_run_outs(DSP_RUN), code=DSP_CODE, resources=RESOURCES,
+    outs=_run_outs(DSP_RUN), code=DSP_CODE, resources=RESOURCES, trains=("dsp", "eihl", "stbp", "stdp"),
 )
 
 stage(
@@ -70,5 +70,6 @@ table_stage(
     deps=(*[Each(f"{DSP_RUN}/{name}", over=RUNS) for name in ("tasks.json", "curve.csv", "model.pt", "provenance.json")],
           *[Each(f"{DSP_SWEEP_RUN}/{name}", over=SWEEP) for name in ("tasks.json", "provenance.json")]),
     outs=table_outs(DSP_TABLES),
-    code=("metasnn/reporting", "metasnn/evaluation/statistics.py", "metasnn/plasticity/dsp.py", "paper/targets.yaml"),
+    code=("metasnn/reporting", "metasnn/evaluation/statistics.py", "metasnn/plasticity/dsp.py", "metasnn/model_file.py",
+          "paper/targets.yaml"),
 )

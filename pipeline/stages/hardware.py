@@ -35,7 +35,7 @@ stage(
         *run_outs(WU22_INFERENCE_RUN, *NETWORK_FILES),
     ],
     code=("metasnn/hardware/inference.py", "metasnn/hardware/measure.py", "metasnn/hardware/rates.py",
-          "metasnn/plasticity", "metasnn/snn", "metasnn/data", "pipeline/wu22_train.py"),
+          "metasnn/plasticity", "metasnn/snn", "metasnn/data", "metasnn/model_file.py", "pipeline/wu22_train.py"),
     resources=Resources(threads=1, mem_mb=3000, runtime_min=30),
 )
 

@@ -13,7 +13,8 @@ from pipeline.stages.outputs import table_outs, table_stage
 
 MP23_RUN = "results/runs/mp23_train/{dataset}/seed{seed}"
 IP2_RUN = "results/runs/ip2_train/{dataset}/seed{seed}"
-PLASTICITY_CODE = ("metasnn/plasticity", "metasnn/meta", "metasnn/snn", "metasnn/data", "metasnn/evaluation")
+PLASTICITY_CODE = ("metasnn/plasticity", "metasnn/meta", "metasnn/snn", "metasnn/data", "metasnn/evaluation",
+                   "metasnn/model_file.py")
 
 
 def _register_paper(paper: str, run: str, train_args: list, table: str, description: str, table_description: str,
@@ -26,7 +27,7 @@ def _register_paper(paper: str, run: str, train_args: list, table: str, descript
                       *params(paper, "checkpoint_every")]
     stage(f"{paper}_train", description=description, matrix=over,
           args=[META, SEED, EVAL_SEED, *train_args, ("--out", Out(run, directory=True))],
-          code=PLASTICITY_CODE, resources=Resources(threads=1, mem_mb=2000, runtime_min=30))
+          code=PLASTICITY_CODE, resources=Resources(threads=1, mem_mb=2000, runtime_min=30), trains=(paper,))
     table_stage(f"{paper}_table", description=table_description, inputs=[("--runs", Each(run, over=over))],
                 outs=table_outs((table,)), code=("metasnn/reporting", "metasnn/evaluation/statistics.py", "paper/targets.yaml"))
 

@@ -17,7 +17,7 @@ SN22_FROZEN = "results/runs/sn22_frozen/frozen{frozen}/{dataset}/seed{seed}"
 SN22_THRESHOLD = "results/runs/sn22_threshold/{dataset}/seed{seed}"
 SN22_FIG3 = "results/runs/sn22_inner_steps/{dataset}/seed{seed}"
 SN22_CODE = ("metasnn/snn", "metasnn/meta", "metasnn/evaluation/fewshot.py", "metasnn/evaluation/statistics.py",
-             "metasnn/data")
+             "metasnn/data", "metasnn/model_file.py")
 SN22_EVAL_CODE = (*SN22_CODE, "metasnn/evaluation/cost.py")  # evaluate_fewshot also measures the cost columns
 TRAIN_RESOURCES = Resources(threads=1, mem_mb=4000, runtime_min=600, gpu=1)
 EVAL_RESOURCES = Resources(threads=1, mem_mb=3000, runtime_min=60, gpu=1)
@@ -63,6 +63,7 @@ stage(
     args=[("--method", W("method")),
           *_train_args(SN22_TRAIN, "results/checkpoints/sn22_metatrain/{method}/{dataset}/seed{seed}")],
     outs=_train_outs(SN22_TRAIN), code=SN22_CODE, resources=TRAIN_RESOURCES,
+    trains=("fomaml_snn", "maml_cnn", "maml_snn"),
 )
 _register_evaluate("sn22_evaluate", "sn22 few-shot evaluation: meta-val / meta-test accuracy on a fixed seeded task set",
                    MAIN, SN22_TRAIN, SN22_EVAL)

@@ -16,7 +16,7 @@ from pipeline.stages.outputs import run_outs, table_outs, table_stage, tables_ma
 WU22_RUN = "results/runs/wu22_train/{method}/seed{seed}"
 WU22_HP_RUN = "results/runs/wu22_fewshot_hp/{dataset}/seed{seed}"
 WU22_CODE = ("metasnn/plasticity", "metasnn/meta", "metasnn/snn", "metasnn/data", "metasnn/evaluation",
-             "metasnn/hardware/rates.py")
+             "metasnn/hardware/rates.py", "metasnn/model_file.py")
 HP_RUNS = seeded(dataset="wu22.fewshot.datasets")
 WU22_TABLES = ("wu22_fig3_convergence", "wu22_fig4_crop", "wu22_fig4_noise", "wu22_fig4_distance")
 # flags that rebuild the single-digit inputs and network identically in train and robustness
@@ -74,6 +74,7 @@ stage(
                     ("--provenance", "provenance.json", "out"))],
     code=WU22_CODE,
     resources=Resources(threads=1, mem_mb=3000, runtime_min=60),
+    trains=("hp",),
 )
 
 table_stage(

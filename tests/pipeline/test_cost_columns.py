@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from metasnn.evaluation.cost import COST_COLUMNS
-from metasnn.io import load_tensors
+from metasnn.model_file import load_evaluator, read_model
 from pipeline import (
     cross_dataset,
     cross_dataset_eval,
@@ -41,12 +41,12 @@ def _taps(n: int, k: int, pad: int, stride: int = 1) -> int:
     return sum(sum(0 <= o * stride - pad + t < n for t in range(k)) for o in range((n + 2 * pad - k) // stride + 1))
 
 
-def _sn22_dense_ops(payload, steps: int) -> float:
+def _sn22_dense_ops(record, state, steps: int) -> float:
     """Dense MACs per sample of the sn22 conv stack + readout (all T steps for the SNN), from its geometry."""
     from metasnn.meta.sn22 import load_learner
     from metasnn.snn import SN22ConvSNN
 
-    model, _ = load_learner(payload)
+    model, _ = load_learner(record, state)
     _, h, w = model.input_shape
     h, w = h // model.input_pool, w // model.input_pool
     total = 0.0
@@ -122,10 +122,10 @@ def test_sn22_table2_carries_the_cost_of_the_adapted_model(trained):
                                                                 "--val-tasks", "1", "--test-tasks", "2", "--repeats", "1",
                                                                 "--out", str(out)], tmp) == 0
         m = json.loads((out / "metrics.json").read_text())
-        payload = load_tensors(model_dir / "model.pt")
-        dense = _sn22_dense_ops(payload, steps)
+        record, state = read_model(model_dir)
+        dense = _sn22_dense_ops(record, state, steps)
         assert m["dense_ops_per_sample"] == pytest.approx(dense)
-        _check_cost(m, dense=dense, param_bytes=_param_bytes(payload["state_dict"]), spiking=method == "maml_snn")
+        _check_cost(m, dense=dense, param_bytes=_param_bytes(state), spiking=method == "maml_snn")
         assert m["cost_task"] == "test task 0"
         evals.append(out / "metrics.json")
         measured[method] = m
@@ -149,8 +149,6 @@ def test_sn22_table2_carries_the_cost_of_the_adapted_model(trained):
 
 def test_wu22_fewshot_table_carries_the_cost_of_the_hp_model(trained):
     tmp, meta, runs = trained
-    from metasnn.plasticity.fewshot import load_evaluator
-
     hp = runs / "wu22_fewshot_hp/double_nmnist/seed0"
     result = json.loads((hp / "result.json").read_text())
     cost = result["cost"]
@@ -192,13 +190,11 @@ def test_cross_dataset_rows_carry_each_methods_cost(trained):
         "--provenance", str(tmp / "cross_table/provenance.json"), "--scale", "smoke"], tmp) == 0
     rows = {r["method"]: r for r in _rows(tables / "cross_dataset.csv") if r["reproduced_mean"]}
     assert set(rows) == {"maml_snn", "maml_cnn", "hp", "ip2"}
-    sn22 = {m: load_tensors(runs / f"sn22_metatrain/{m}/double_nmnist/seed0/model.pt") for m in ("maml_snn", "maml_cnn")}
-    for m, payload in sn22.items():
-        _check_cost(rows[m], dense=None, param_bytes=_param_bytes(payload["state_dict"]), spiking=m == "maml_snn")
-    from metasnn.meta.methods import load_evaluator
-
-    _check_cost(rows["hp"], dense=None, param_bytes=_param_bytes(load_evaluator("hp", models["hp"]).net.state_dict()))
-    ip2 = load_evaluator("ip2", models["ip2"]).net
+    assert {m: r["paper"] for m, r in rows.items()} == {"maml_snn": "sn22", "maml_cnn": "sn22", "hp": "wu22", "ip2": "ip2"}
+    for m in ("maml_snn", "maml_cnn"):
+        _check_cost(rows[m], dense=None, param_bytes=_param_bytes(read_model(models[m])[1]), spiking=m == "maml_snn")
+    _check_cost(rows["hp"], dense=None, param_bytes=_param_bytes(load_evaluator(models["hp"]).net.state_dict()))
+    ip2 = load_evaluator(models["ip2"]).net
     _check_cost(rows["ip2"], dense=None, param_bytes=_param_bytes(ip2.state_dict()), synapses=False)
     md = (tables / "cross_dataset.md").read_text()
     assert "cost, ip2: no synapse module" in md and "cost, hp: not counted: the plastic current" in md

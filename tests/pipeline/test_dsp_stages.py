@@ -1,14 +1,17 @@
 """dsp stage CLIs in-process on a tiny synthetic Double N-MNIST: every method trains, determinism of the
-run files, the evaluators of the method registry, and the tables + claims of dsp_tables."""
+run files, the model file of every run (its record rebuilds the method's evaluator), and the tables +
+claims of dsp_tables."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
 from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
-from metasnn.meta.methods import load_evaluator
+from metasnn.model_file import load_evaluator, read_model
+from metasnn.plasticity.dsp import DSPConfig
 from pipeline import dsp_tables, dsp_train
 from tests.conftest import killed_at_step, run_stage, tiny_double_nmnist
 
@@ -33,30 +36,58 @@ def _train(data, out, method, seed, extra=()):
                                           "--out", str(out)], out.parent)
 
 
-def test_dsp_stages_end_to_end(data, tmp_path):
-    runs = []
-    for method in dsp_train.METHODS:
-        for seed in (0, 1):
-            out = tmp_path / "runs" / method / f"seed{seed}"
-            assert _train(data, out, method, seed) == 0
-            runs.append(out / "metrics.json")
-    m = json.loads((tmp_path / "runs/dsp/seed0/metrics.json").read_text())
+@pytest.fixture(scope="module")
+def trained(data, tmp_path_factory):
+    """Every dsp_train method trained with seeds 0 and 1: run directory by (method, seed)."""
+    root = tmp_path_factory.mktemp("runs")
+    dirs = {(method, seed): root / method / f"seed{seed}" for method in dsp_train.METHODS for seed in (0, 1)}
+    for (method, seed), out in dirs.items():
+        assert _train(data, out, method, seed) == 0
+    return dirs
+
+
+LOADERS = {"dsp": "metasnn.plasticity.dsp:build_evaluator", "dsp_fixed": "metasnn.plasticity.dsp:build_evaluator",
+           "stdp": "metasnn.baselines.stdp:build_evaluator", "stbp": "metasnn.baselines.stbp:build_evaluator",
+           "eihl": "metasnn.baselines.stbp:build_evaluator"}
+
+
+def test_dsp_train_model_file_record_rebuilds_the_evaluator(data, trained, tmp_path):
+    """model.pt alone says what the model is and rebuilds the evaluator that scored the run's first task."""
+    ds = load_metadataset(data)
+    ep = EpisodeSampler(ds, "test", EpisodeSpec(5, 1, 2), seed=EVAL_SEED).episode(0)
+    assert set(LOADERS) == set(dsp_train.METHODS)
+    for (method, seed), run_dir in trained.items():
+        record, state = read_model(run_dir)
+        assert (record.method, record.paper, record.loader, record.dataset, record.seed) == \
+            (method, "dsp", LOADERS[method], "double_nmnist", seed)
+        assert record.frame_shape == tuple(ds.frame_shape) == (2, 32, 16)
+        assert (record.num_steps, record.time_bin_ms) == (ds.num_steps, ds.time_bin_ms)
+        assert record.data_sources == {"nmnist": ds.data_sources["nmnist"].to_dict()}
+        assert record.data_sources["nmnist"]["source"] == "synthetic"
+        assert all(hasattr(v, "shape") for v in state.values())  # the weights only: the rest is the record
+        if method.startswith("dsp"):
+            assert DSPConfig.from_dict(record.config).learn_eta == (method == "dsp")
+        alone = tmp_path / method / f"seed{seed}"  # no metrics.json, provenance.json or meta-dataset beside it
+        alone.mkdir(parents=True)
+        shutil.copy(run_dir / "model.pt", alone / "model.pt")
+        evaluator = load_evaluator(alone)
+        assert (evaluator.num_steps, evaluator.frame_shape) == (ds.num_steps, tuple(ds.frame_shape))
+        first = json.loads((run_dir / "tasks.json").read_text())["test_task_acc"][0]
+        assert evaluator(ep) == first, (method, seed)
+
+
+def test_dsp_stages_end_to_end(data, trained, tmp_path):
+    runs = [out / "metrics.json" for out in trained.values()]
+    m = json.loads((trained[("dsp", 0)] / "metrics.json").read_text())
     assert 0.0 <= m["test_acc"] <= 1.0 and m["eta_cv"] > 0 and m["synaptic_ops_per_sample"] > 0
-    assert json.loads((tmp_path / "runs/dsp_fixed/seed0/metrics.json").read_text())["eta_cv"] == 0.0
-    assert json.loads((tmp_path / "runs/stdp/seed0/metrics.json").read_text())["stdp_weight_change_abs_mean"] > 0
-    assert "approximate" in json.loads((tmp_path / "runs/eihl/seed0/metrics.json").read_text())["note"]
+    assert json.loads((trained[("dsp_fixed", 0)] / "metrics.json").read_text())["eta_cv"] == 0.0
+    assert json.loads((trained[("stdp", 0)] / "metrics.json").read_text())["stdp_weight_change_abs_mean"] > 0
+    assert "approximate" in json.loads((trained[("eihl", 0)] / "metrics.json").read_text())["note"]
     # determinism: same seed => byte-identical run files
     again = tmp_path / "again"
     assert _train(data, again, "dsp", 0) == 0
     for name in ("metrics.json", "tasks.json", "curve.csv"):
-        assert (again / name).read_bytes() == (tmp_path / "runs/dsp/seed0" / name).read_bytes(), name
-    # the few-shot method registry rebuilds each trained learner and reproduces its first task accuracy
-    ds = load_metadataset(data)
-    ep = EpisodeSampler(ds, "test", EpisodeSpec(5, 1, 2), seed=EVAL_SEED).episode(0)
-    for method in ("dsp", "stdp", "stbp", "eihl"):
-        acc = load_evaluator(method, tmp_path / "runs" / method / "seed0")(ep)
-        first = json.loads((tmp_path / "runs" / method / "seed0/tasks.json").read_text())["test_task_acc"][0]
-        assert acc == pytest.approx(first), method
+        assert (again / name).read_bytes() == (trained[("dsp", 0)] / name).read_bytes(), name
     # beta sweep (one extra beta) + tables and claims
     sweep = []
     for seed in (0, 1):

@@ -8,8 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
+from metasnn.data.layout import load_manifest
 from metasnn.hardware.rates import load_rates, write_rates
+from metasnn.model_file import read_model
+from metasnn.plasticity.training import network_from_model
 from pipeline import estimate_hardware as stage
 from pipeline import fetch_data, wu22_inference
 from pipeline.cli import stage_main
@@ -129,6 +133,13 @@ def test_wu22_inference_writes_measured_rates_accuracy_and_latency(inference_run
         assert metrics["latency_s"] > 0 and metrics["network"] == "578-8-8-10"
         prov = json.loads((inference_runs / coding / "provenance.json").read_text())
         assert prov["coding"] == coding and "real N-MNIST" in prov["data_source"]
+        record, state = read_model(inference_runs / coding / "model.pt")  # a GP network trained on single digits
+        assert (record.method, record.paper, record.loader, record.dataset, record.seed) == ("gp", "wu22", "", "nmnist", 0)
+        assert (record.frame_shape, record.num_steps, record.time_bin_ms) == ((2, 34, 34), 8, 300.0 / 8)
+        assert record.data_sources == {"nmnist": load_manifest(inference_runs / "nmnist").data_source.to_dict()}
+        assert record.config["coding"] == coding and record.config["sizes"] == rates.sizes
+        net = network_from_model(record, state)
+        assert net.config.readout == "mean" and all(torch.equal(net.state_dict()[k], v) for k, v in state.items())
     rank = load_rates(inference_runs / "rank" / "rates.json")
     assert rank.layers[0].input_rate <= 1 / 8  # each input fires at most once in T = 8 steps
 

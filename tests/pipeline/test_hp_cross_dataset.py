@@ -1,6 +1,6 @@
-"""HP few-shot: the cross-dataset stage's evaluator (registry entry "hp", rebuilt from model.pt) reproduces the
-wu22_fewshot_hp stage's own per-episode accuracies on the same episodes, and on the model's own meta-dataset the
-cross-dataset resampling is the identity (tiny synthetic Double N-MNIST, stages run in-process)."""
+"""HP few-shot: the cross-dataset stage's evaluator (rebuilt from model.pt by the loader its record names)
+reproduces the wu22_fewshot_hp stage's own per-episode accuracies on the same episodes, and on the model's own
+meta-dataset the cross-dataset resampling is the identity (tiny synthetic Double N-MNIST, stages run in-process)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
 from metasnn.data.sources import DataSource
 from metasnn.errors import CheckpointError
 from metasnn.evaluation.cross_dataset import evaluate_episodes, resample_episode
-from metasnn.io import load_tensors, save_tensors
-from metasnn.meta.methods import load_evaluator
+from metasnn.io import save_tensors
+from metasnn.model_file import load_evaluator, read_model
 from pipeline import cross_dataset, cross_dataset_eval, wu22_fewshot_hp
 from tests.conftest import run_stage, tiny_double_nmnist
 
@@ -37,11 +37,18 @@ def hp_run(tmp_path_factory):
     return tmp, meta, hp, json.loads((hp / "result.json").read_text())
 
 
-def test_registry_evaluator_rebuilds_the_stage_network_and_reproduces_its_accuracies(hp_run):
+def test_model_file_records_the_run_and_its_evaluator_reproduces_the_stage_accuracies(hp_run):
     _, meta, hp, result = hp_run
-    evaluator = load_evaluator("hp", hp)
-    assert evaluator.net.config.to_dict() == json.loads((hp / "provenance.json").read_text())["hp_config"]
     ds = load_metadataset(meta)
+    record, state = read_model(hp)
+    assert (record.method, record.paper, record.loader) == ("hp", "wu22", "metasnn.plasticity.fewshot:build_evaluator")
+    assert (record.dataset, record.seed, record.frame_shape, record.num_steps, record.time_bin_ms) == (
+        ds.name, SEED, ds.frame_shape, ds.num_steps, ds.time_bin_ms)
+    assert record.data_sources == {k: s.to_dict() for k, s in ds.data_sources.items()}
+    assert record.config["channels"] == [2, 4] and record.config["ways"] == WAYS
+    evaluator = load_evaluator(hp)
+    assert evaluator.net.config.to_dict() == json.loads((hp / "provenance.json").read_text())["hp_config"]
+    assert all(torch.equal(evaluator.net.state_dict()[k], v) for k, v in state.items())
     for split in ("val", "test"):
         episodes = list(EpisodeSampler(ds, split, EpisodeSpec(WAYS, SHOTS, QUERIES), seed=10_000 + SEED).take(EPISODES))
         for ep in episodes:  # own meta-dataset: resampling is the identity
@@ -61,13 +68,14 @@ def test_cross_dataset_within_row_equals_the_stage_on_the_same_episodes(hp_run):
     assert own["test_dataset"] == "double_nmnist" and own["task_acc"] == result["test_task_acc"]
 
 
-def test_an_older_payload_without_the_hp_constants_is_refused(hp_run, tmp_path):
+def test_an_older_model_file_is_refused(hp_run, tmp_path):
     _, _, hp, _ = hp_run
     old = tmp_path / "results/runs/wu22_fewshot_hp/double_nmnist/seed0"
-    payload = load_tensors(hp / "model.pt")
-    save_tensors({k: payload[k] for k in ("state_dict", "channels", "ways")}, old / "model.pt")
-    with pytest.raises(CheckpointError, match="rerun pipeline.wu22_fewshot_hp"):
-        load_evaluator("hp", old)
+    record, state = read_model(hp)
+    save_tensors({"state_dict": state, "channels": record.config["channels"], "ways": record.config["ways"]},
+                 old / "model.pt")  # the payload wu22_fewshot_hp wrote before model.pt carried a record
+    with pytest.raises(CheckpointError, match="not a metasnn model file .*rerun the stage that trains it"):
+        load_evaluator(old)
 
 
 # --- constructed inputs (no training): identification errors, per-row data sources -----------------------------
@@ -83,14 +91,24 @@ def test_cross_dataset_stops_on_a_model_path_it_cannot_identify(tmp_path, capsys
         "--data", str(tmp_path / "no_data_read_before_the_model_is_loaded"), "--out", str(tmp_path / "cross")],
         tmp_path) == 2
     err = capsys.readouterr().err
-    assert str(stray) in err and "no trained mp23 model there (the output of stage mp23_train)" in err
+    assert str(stray) in err and "no trained mp23 model there (rerun the stage that trains it)" in err
+    assert not (tmp_path / "cross").exists()
+
+
+def test_cross_dataset_stops_on_a_model_of_another_method(hp_run, tmp_path, capsys):
+    _, _, hp, _ = hp_run
+    assert run_stage(cross_dataset_eval, "cross_dataset_eval", [
+        "--method", "mp23", "--train-dataset", "double_nmnist", "--seed", str(SEED), "--model", str(hp),
+        "--data", str(tmp_path / "no_data_read_before_the_model_is_loaded"), "--out", str(tmp_path / "cross")],
+        tmp_path) == 2
+    assert "its model file holds a hp model, not mp23" in capsys.readouterr().err
     assert not (tmp_path / "cross").exists()
 
 
 def _run(directory, method="dsp", train="double_nmnist", seed=0, episodes=2):
     directory.mkdir(parents=True)
     (directory / "result.json").write_text(json.dumps({
-        "method": method, "train_dataset": train, "seed": seed, "ways": 5, "shots": 1, "queries": 2,
+        "method": method, "paper": "dsp", "train_dataset": train, "seed": seed, "ways": 5, "shots": 1, "queries": 2,
         "episodes": episodes, "eval_seed": 1, "cost_notes": [],
         "tests": [{"test_dataset": train, "task_acc": [0.2] * episodes, "cost": {}}]}))
     return directory
@@ -110,13 +128,13 @@ def test_cross_dataset_table_refuses_two_runs_of_one_model_a_stray_and_a_stale_r
 
 
 def test_cross_dataset_rows_show_the_train_and_the_test_source(tmp_path):
-    from metasnn.reporting.cross_dataset import write_cross_dataset
+    from metasnn.reporting.cross_dataset import Runs, write_cross_dataset
 
     acc = {(m, tr, te): {s: [0.2 + (0.1 + 0.01 * s * s) * (m == "dsp"), 0.3] for s in (0, 1, 2)}
            for m in ("dsp", "stbp") for tr in ("double_nmnist", "double_asldvs") for te in ("double_nmnist", "double_asldvs")}
-    claim = write_cross_dataset(acc, {}, {}, ways=5, shots=1, episodes=2, scale="default",
-                                sources={"nmnist": REAL_NMNIST, "asldvs": EMULATED_ASL}, tables_dir=tmp_path / "t",
-                                figures_dir=tmp_path / "f")
+    claim = write_cross_dataset(Runs(acc=acc, papers={"dsp": "dsp", "stbp": "dsp"}), ways=5, shots=1, episodes=2,
+                                scale="default", sources={"nmnist": REAL_NMNIST, "asldvs": EMULATED_ASL},
+                                tables_dir=tmp_path / "t", figures_dir=tmp_path / "f")
     with (tmp_path / "t/cross_dataset.csv").open() as fh:
         rows = {(r["method"], r["train_dataset"], r["test_dataset"]): r["data_source"] for r in csv.DictReader(fh)}
     real, emu = REAL_NMNIST.label, EMULATED_ASL.label
@@ -167,15 +185,15 @@ def test_gathered_runs_keep_the_order_of_one_job_over_all_models():
     from metasnn.reporting.cross_dataset import gather_runs
 
     def result(method, seed, train="double_nmnist"):
-        return {"method": method, "train_dataset": train, "seed": seed, "cost_notes": [f"note {method}"],
+        return {"method": method, "paper": "dsp", "train_dataset": train, "seed": seed, "cost_notes": [f"note {method}"],
                 "tests": [{"test_dataset": t, "task_acc": [seed / 100], "cost": {"param_bytes": seed}}
                           for t in ("double_nmnist", "double_asldvs")]}
 
-    acc, costs, notes = gather_runs([result("stbp", 10), result("dsp", 10), result("dsp", 2),
-                                     result("dsp", 0, "double_asldvs")])
+    runs = gather_runs([result("stbp", 10), result("dsp", 10), result("dsp", 2), result("dsp", 0, "double_asldvs")])
+    acc, costs, notes = runs.acc, runs.costs, runs.notes
     assert list(acc) == [("dsp", "double_asldvs", "double_nmnist"), ("dsp", "double_asldvs", "double_asldvs"),
                          ("dsp", "double_nmnist", "double_nmnist"), ("dsp", "double_nmnist", "double_asldvs"),
                          ("stbp", "double_nmnist", "double_nmnist"), ("stbp", "double_nmnist", "double_asldvs")]
     assert list(acc[("dsp", "double_nmnist", "double_asldvs")]) == [2, 10]
     assert costs[("dsp", "double_nmnist", "double_asldvs")][10] == {"param_bytes": 10}
-    assert notes == {"dsp": {"note dsp"}, "stbp": {"note stbp"}}
+    assert notes == {"dsp": {"note dsp"}, "stbp": {"note stbp"}} and runs.papers == {"dsp": "dsp", "stbp": "dsp"}

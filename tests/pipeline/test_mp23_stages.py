@@ -1,6 +1,7 @@
 """mp23 stage CLIs in-process on a tiny synthetic Double N-MNIST: every rule variant trains, the run files are
-deterministic, the method registry's evaluator reproduces a task accuracy, and mp23_table writes the table,
-figure and claim mp23-C1 with the meta-training settings in its notes."""
+deterministic, the model file's record says what trained it and the evaluator it names reproduces a task accuracy,
+and mp23_table writes the table, figure and claim mp23-C1 with the meta-training settings in its notes; ip2_train
+writes the same kind of model file."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest
 
 from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
 from metasnn.data.sources import describe
-from metasnn.meta.methods import load_evaluator
-from pipeline import mp23_table, mp23_train
+from metasnn.model_file import load_evaluator, read_model, read_record
+from pipeline import ip2_train, mp23_table, mp23_train
 from tests.conftest import run_stage, tiny_double_nmnist
 
 TINY = ["--queries", "2", "--train-queries", "1", "--hidden", "8", "--steps", "6", "--outer-steps", "3",
@@ -76,9 +77,15 @@ def test_mp23_stages_end_to_end(data, tmp_path):
     assert _train(data, again, 0) == 0
     for name in ("result.json", "metrics.json", "curves.csv"):
         assert (again / name).read_bytes() == (runs[0] / name).read_bytes(), name
-    # the registry's evaluator (raw frames) reproduces the run's first meta-test task accuracy (encoded episodes)
-    ep = EpisodeSampler(load_metadataset(data), "test", EpisodeSpec(5, 1, 2), seed=10_000).episode(0)
-    assert load_evaluator("mp23", runs[0])(ep) == pytest.approx(result["variants"]["abcd"]["test_task_acc"][0])
+    # the model file: its record, every variant's network; the evaluator its loader rebuilds (the abcd variant,
+    # raw frames) reproduces the run's first meta-test task accuracy (encoded episodes)
+    ds = load_metadataset(data)
+    record, state = read_model(runs[0])
+    _check_record(record, ds, "mp23", "mp23", "metasnn.plasticity.metaplasticity:build_evaluator", seed=0)
+    assert record.extra == {"variants": ["abcd", "bd", "a_only", "fixed"]} and set(state) == set(record.extra["variants"])
+    assert record.config["hidden"] == 8 and "variant" not in record.config  # the settings the variants share
+    ep = EpisodeSampler(ds, "test", EpisodeSpec(5, 1, 2), seed=10_000).episode(0)
+    assert load_evaluator(runs[0])(ep) == pytest.approx(result["variants"]["abcd"]["test_task_acc"][0])
     tables, figures = tmp_path / "tables", tmp_path / "figures"
     assert run_stage(mp23_table, "mp23_table", ["--runs", *map(str, runs), "--tables-dir", str(tables),
                                                 "--figures-dir", str(figures)], tmp_path) == 0
@@ -90,6 +97,44 @@ def test_mp23_stages_end_to_end(data, tmp_path):
     fed_by = describe(load_metadataset(data).data_sources.values())  # the fetched source, e.g. "emulated N-MNIST"
     assert claim["data_source"] == fed_by
     assert {r["data_source"] for r in csv.DictReader((tables / "mp23_rule_ablation.csv").open())} == {fed_by}
+
+
+def _check_record(record, ds, method, paper, loader, seed):
+    """``record`` (a model file's) names the method, its loader and the meta-dataset, seed and source that trained it."""
+    assert (record.method, record.paper, record.loader) == (method, paper, loader)
+    assert (record.dataset, record.seed) == (ds.name, seed)
+    assert (record.frame_shape, record.num_steps, record.time_bin_ms) == (ds.frame_shape, ds.num_steps, ds.time_bin_ms)
+    assert record.data_sources == {k: s.to_dict() for k, s in ds.data_sources.items()}
+
+
+def test_ip2_train_writes_a_model_file_whose_evaluator_reproduces_the_run(data, tmp_path):
+    from metasnn.plasticity.intrinsic import build_evaluator
+
+    out = tmp_path / "ip2"
+    assert run_stage(ip2_train, "ip2_train", [
+        "--data", str(data), "--shots", "1", "--queries", "2", "--hidden", "6", "--max-steps", "2", "--mask-candidates",
+        "threshold", "--selection-tasks", "1", "--tasks", "2", "--test-episodes", "2", "--seed", "1", "--eval-seed", "77",
+        "--out", str(out)], tmp_path) == 0
+    result = json.loads((out / "result.json").read_text())
+    ds = load_metadataset(data)
+    record, state = read_model(out)
+    _check_record(record, ds, "ip2", "ip2", "metasnn.plasticity.intrinsic:build_evaluator", seed=1)
+    assert record.extra == {"mask": ["threshold"]} and set(state) == {"intrinsic", "point"}
+    assert record.config["hidden"] == 6 and "model" not in record.config  # the settings both networks share
+    episodes = list(EpisodeSampler(ds, "test", EpisodeSpec(5, 1, 2), seed=77).take(2))
+    assert [load_evaluator(out)(ep) for ep in episodes] == result["intrinsic"]["test_task_acc"]
+    assert [build_evaluator(record, state, "point")(ep) for ep in episodes] == result["point"]["test_task_acc"]
+
+
+def test_a_model_file_without_the_variant_asked_for_names_what_it_holds(data, tmp_path):
+    from metasnn.errors import CheckpointError
+    from metasnn.plasticity.metaplasticity import build_evaluator
+
+    assert _train(data, tmp_path / "run", 0, ["--variants", "fixed", "--outer-steps", "1"]) == 0
+    assert read_record(tmp_path / "run").extra == {"variants": ["fixed"]}
+    with pytest.raises(CheckpointError, match="holds no network 'abcd' \\(it has fixed\\)"):
+        load_evaluator(tmp_path / "run")
+    assert build_evaluator(*read_model(tmp_path / "run"), variant="fixed").net.config.variant == "fixed"
 
 
 # --- table stages on constructed run records (no training): per-row data sources -------------------------------

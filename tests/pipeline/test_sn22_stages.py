@@ -1,4 +1,4 @@
-"""sn22 stage CLIs as the pipeline runs them (in-process, tiny sizes): resume, determinism, tables."""
+"""sn22 stage CLIs as the pipeline runs them (in-process, tiny sizes): resume, determinism, tables, model files."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import torch
 
 from metasnn.io import load_tensors
 from metasnn.meta import sn22 as sn22_module
+from metasnn.model_file import read_model, read_record
 from pipeline import (
     evaluate_fewshot,
     metatrain,
@@ -54,8 +55,8 @@ def test_metatrain_resumes_after_interrupt_to_identical_weights(data, tmp_path, 
     assert load_tensors(tmp_path / "ckpt/checkpoint.pt")["completed_steps"] == 4
     monkeypatch.setattr(sn22_module, "train_loop", real_loop)
     assert _train(data, tmp_path / "resumed", steps=7, extra=ckpt) == 0
-    a = load_tensors(tmp_path / "full/model.pt")["state_dict"]
-    b = load_tensors(tmp_path / "resumed/model.pt")["state_dict"]
+    _, a = read_model(tmp_path / "full")
+    _, b = read_model(tmp_path / "resumed")
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
@@ -105,12 +106,15 @@ def test_sn22_chain_tables_and_determinism(data, tmp_path):
                                                         "--val-tasks", "2", "--test-tasks", "3",
                                                         "--out", str(runs / "frozen/eval")], tmp_path) == 0
     frozen = json.loads((runs / "frozen/eval/metrics.json").read_text())
+    frozen_record = read_record(runs / "frozen/train")  # the frozen stage keeps its method; the config says frozen
+    assert frozen_record.method == "maml_snn" and frozen_record.config["frozen_layers"] == 3
     assert frozen["frozen_layers"] == 3 and frozen["adapted_weights_per_step"] < m["adapted_weights_per_step"]
     assert _train(data, runs / "thr/train", steps=2, extra=["--inner-threshold", "0.05"], tmp=tmp_path) == 0
     assert stage(evaluate_fewshot, "evaluate_fewshot", ["--model", str(runs / "thr/train/model.pt"), "--data", meta,
                                                         "--val-tasks", "2", "--test-tasks", "3",
                                                         "--out", str(runs / "thr/eval")], tmp_path) == 0
     thr = json.loads((runs / "thr/eval/metrics.json").read_text())
+    assert read_record(runs / "thr/train").config["inner_threshold"] == 0.05
     assert thr["test_nonzero_updates_mean"] < thr["adapted_weights_per_step"]  # the gate removed updates
     assert stage(sn22_transfer, "sn22_transfer", ["--data", meta, "--seed", "0", "--channels", "2", "4", "4",
                                                   "--burn-in", "0.3", "--pretrain-steps", "3", "--pretrain-batch", "4",
@@ -173,21 +177,70 @@ def test_claim_margins_and_thresholds_come_from_params(capsys):
             assert actions[flag].required and actions[flag].default is None, (name, flag)
 
 
-def test_registry_evaluator_matches_a_direct_evaluation(data, tmp_path):
-    """The few-shot method registry rebuilds a trained sn22 learner and adapts it on an episode."""
+def test_model_file_records_the_learner_and_rebuilds_its_evaluator(data, tmp_path):
+    """metatrain's model.pt says what it is (record) and load_evaluator(dir) rebuilds the learner from it alone:
+    the same query accuracy as evaluate_fewshot's and as a direct evaluation, on the same episodes."""
     from metasnn.data import EpisodeSampler, EpisodeSpec, load_metadataset
     from metasnn.evaluation.fewshot import evaluate_tasks
     from metasnn.meta.maml import functional_loss
-    from metasnn.meta.methods import load_evaluator
-    from metasnn.meta.sn22 import make_inner_loop
+    from metasnn.meta.sn22 import LOADER, SN22Config, make_inner_loop
+    from metasnn.model_file import load_evaluator
 
     out = tmp_path / "run"
-    assert _train(data, out) == 0
-    evaluator = load_evaluator("maml_snn", out)
+    assert _train(data, out, method="fomaml_snn", extra=["--frozen-layers", "1"]) == 0
     ds = load_metadataset(data / "meta/double_nmnist")
-    assert evaluator.frame_shape == tuple(ds.frame_shape) and evaluator.num_steps == ds.num_steps
-    episode = EpisodeSampler(ds, "test", EpisodeSpec(5, 1, 2), seed=3).episode(0)
+    record = read_record(out)
+    assert (record.method, record.paper, record.loader) == ("fomaml_snn", "sn22", LOADER)
+    assert LOADER == "metasnn.meta.sn22:build_evaluator"
+    assert record.dataset == ds.name == "double_nmnist" and record.seed == 0
+    assert record.frame_shape == tuple(ds.frame_shape) and record.num_steps == ds.num_steps
+    assert record.time_bin_ms == ds.time_bin_ms == 10.0
+    assert record.data_sources == {k: v.to_dict() for k, v in ds.data_sources.items()}
+    assert record.data_sources["nmnist"]["source"] == "synthetic"
+    cfg = SN22Config.from_dict(record.config)
+    assert cfg.method == "fomaml_snn" and cfg.frozen_layers == 1 and cfg.channels == (2, 4, 4) and cfg.queries == 2
+
+    (tmp_path / "run/provenance.json").unlink()  # the evaluator needs the model file only
+    evaluator = load_evaluator(out)
+    assert evaluator.cfg == cfg and evaluator.frame_shape == record.frame_shape
+    assert evaluator.num_steps == record.num_steps
+    assert stage(evaluate_fewshot, "evaluate_fewshot", ["--model", str(out / "model.pt"),
+                                                        "--data", str(data / "meta/double_nmnist"),
+                                                        "--val-tasks", "1", "--test-tasks", "2", "--repeats", "1",
+                                                        "--out", str(tmp_path / "eval")], tmp_path) == 0
+    metrics = json.loads((tmp_path / "eval/metrics.json").read_text())
+    assert metrics["seed"] == record.seed  # the learner's seed comes from its record
+    staged = [float(r.split(",")[2]) for r in (tmp_path / "eval/per_task.csv").read_text().splitlines()
+              if r.startswith("test,")]
+    sampler = EpisodeSampler(ds, "test", EpisodeSpec(cfg.ways, cfg.shots, cfg.queries), seed=metrics["eval_seed"])
     model = evaluator.model
-    (direct,) = evaluate_tasks(dict(model.named_parameters()), functional_loss(model), [episode],
-                               make_inner_loop(evaluator.cfg, model))
-    assert evaluator(episode) == direct.accuracy and 0.0 <= direct.accuracy <= 1.0
+    for i, acc in enumerate(staged):
+        episode = sampler.episode(i)
+        (direct,) = evaluate_tasks(dict(model.named_parameters()), functional_loss(model), [episode],
+                                   make_inner_loop(cfg, model))
+        assert evaluator(episode) == acc == direct.accuracy and 0.0 <= acc <= 1.0
+
+
+def test_transfer_model_file_records_the_pretrained_network(data, tmp_path):
+    """sn22_transfer's model.pt: method "transfer", paper "sn22", no few-shot loader; its config rebuilds the net."""
+    from metasnn.errors import CheckpointError
+    from metasnn.model_file import load_evaluator
+    from metasnn.snn import build_model
+
+    meta = data / "meta/double_nmnist"
+    assert stage(sn22_transfer, "sn22_transfer", ["--data", str(meta), "--seed", "1", "--channels", "2", "4", "4",
+                                                  "--burn-in", "0.3", "--pretrain-steps", "2", "--pretrain-batch", "4",
+                                                  "--pretrain-lr", "0.002", "--init", "lsuv", "--lsuv-mean", "-0.5",
+                                                  "--shots", "1", "--queries", "2", "--tasks", "1", "--head-steps", "2",
+                                                  "--out", str(tmp_path / "transfer")], tmp_path) == 0
+    record, state = read_model(tmp_path / "transfer")
+    assert (record.method, record.paper, record.loader) == ("transfer", "sn22", "")
+    assert record.dataset == "double_nmnist" and record.seed == 1 and record.num_steps == 10
+    assert record.frame_shape == (2, 32, 16) and record.data_sources["nmnist"]["source"] == "synthetic"
+    config = dict(record.config)
+    assert config.pop("pretrain") == {"steps": 2, "batch_size": 4, "lr": 2e-3, "init": "lsuv", "lsuv_mean": -0.5}
+    net = build_model(config.pop("model"), record.frame_shape, config.pop("classes"), **config)
+    net.load_state_dict(state)  # the record's config rebuilds the pretrained network its state fits
+    assert net.layers[-1].synapse.out_features == 64
+    with pytest.raises(CheckpointError, match="not a few-shot learner"):
+        load_evaluator(tmp_path / "transfer")

@@ -1,13 +1,20 @@
-"""wu22 stage CLIs end to end on a tiny synthetic N-MNIST: train (deterministic), robustness, tables."""
+"""wu22 stage CLIs end to end on a tiny synthetic N-MNIST: train (deterministic, model files that say what trained
+them), robustness, tables."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
+import torch
 
+from metasnn.data.layout import load_manifest
+from metasnn.errors import CheckpointError
 from metasnn.hardware.rates import load_rates
+from metasnn.model_file import load_evaluator, read_model, read_record
+from metasnn.plasticity.training import network_from_model
 from pipeline import fetch_data, wu22_robustness, wu22_tables, wu22_train
 from pipeline.cli import stage_main
 
@@ -49,6 +56,7 @@ def test_wu22_train_robustness_tables(nmnist, tmp_path):
     assert prov["reset_policy"] == "sample" and prov["hp_training"] == "bilevel"
     curves = (runs / "gp" / "seed0" / "curves.csv").read_text().splitlines()
     assert curves[0] == "epoch,train_loss,train_acc,test_loss,test_acc" and len(curves) == 4
+    _check_model_files(nmnist, runs)
 
     robust = []
     for seed in (0, 1):
@@ -83,3 +91,23 @@ def test_wu22_train_robustness_tables(nmnist, tmp_path):
     fig3 = (tables / "wu22_fig3_convergence.csv").read_text()
     assert "fine-tune" in fig3 and "smoke" in fig3 and "emulated N-MNIST" in fig3
     assert {c["data_source"] for c in claims.values()} == {"emulated N-MNIST"}
+
+
+def _check_model_files(nmnist: Path, runs: Path) -> None:
+    """Each wu22_train model.pt records its method, the single digits and source that trained it; it is a
+    classification network (no few-shot evaluator) that the robustness stage's loader rebuilds."""
+    record, state = read_model(runs / "hp" / "seed0" / "model.pt")
+    assert (record.method, record.paper, record.loader, record.dataset, record.seed) == ("hp", "wu22", "", "nmnist", 0)
+    assert (record.frame_shape, record.num_steps, record.time_bin_ms) == ((2, 34, 34), 3, 100.0)  # 300 ms window / T
+    assert record.data_sources == {"nmnist": load_manifest(nmnist).data_source.to_dict()}
+    assert record.config["sizes"] == [2 * 17 * 17, 8, 10] and record.config["pool"] == 2
+    assert record.config["hp_config"]["reset"] == "sample" and record.config["training"]["epochs"] == 2
+    net = network_from_model(record, state)
+    assert all(torch.equal(net.state_dict()[k], v) for k, v in state.items())
+    assert {(r.method, r.seed) for r in (read_record(runs / m / f"seed{s}" / "model.pt")
+                                         for m in ("gp", "lp", "finetune", "hp") for s in (0, 1))} == {
+        (m, s) for m in ("gp", "lp", "finetune", "hp") for s in (0, 1)}
+    with pytest.raises(CheckpointError, match="not a few-shot learner"):
+        load_evaluator(runs / "hp" / "seed0")
+    with pytest.raises(CheckpointError, match="holds method 'hp' of paper 'mp23', not a wu22"):
+        network_from_model(dataclasses.replace(record, paper="mp23"), state)

@@ -166,3 +166,41 @@ def test_check_config_cli_checks_configfile_deltas(tmp_path, capsys):
     assert run_stage(check_config, "check_config", ["--params", str(cfgmod.PARAMS), "--configfile", str(delta),
                                                     "--out", str(out)], tmp_path) != 0
     assert "paper.yaml: key 'seeds.0' must be of type integer" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_section_the_schema_file_omits_is_checked_against_its_defaults(tmp_path, monkeypatch):
+    """A new method's params section needs no schema entry: its keys and types come from params.yaml."""
+    import yaml
+
+    from pipeline import config_infer
+
+    schema = cfgmod.read_yaml(config_infer.SCHEMA)
+    del schema["properties"]["mp23"]
+    schema["required"].remove("mp23")
+    (tmp_path / "schema.yaml").write_text(yaml.safe_dump(schema))
+    monkeypatch.setattr(config_infer, "SCHEMA", tmp_path / "schema.yaml")
+    assert config_infer.load_schema()["properties"]["mp23"]["properties"]["hidden"] == {"type": "integer"}
+    validate_config(load_config("default"))  # the defaults fit their own shape
+    for change, error in [({"hiden": 32}, r"unknown key 'mp23.hiden' \(did you mean 'hidden'\?\)"),
+                          ({"hidden": 32.0}, r"'mp23.hidden' must be of type integer.*without a decimal point"),
+                          ({"outer_lr": {"double_nmnist": "3e-3", "double_asldvs": 1.0e-3}},
+                           "mp23.outer_lr.double_nmnist.*decimal point"),
+                          ({"variants": ["abcd", 1]}, r"mp23.variants.1' must be of type string")]:
+        cfg = load_config("default")
+        cfg["mp23"] = {**cfg["mp23"], **change}
+        with pytest.raises(ConfigError, match=error):
+            validate_config(cfg)
+    cfg = load_config("default")
+    del cfg["mp23"]["hidden"]
+    with pytest.raises(ConfigError, match="missing key: 'hidden' is a required property under 'mp23'"):
+        validate_config(cfg)
+
+
+def test_inferred_schema_shapes():
+    from pipeline.config_infer import inferred_schema
+
+    assert inferred_schema([1, 2.5]) == {"type": "array", "items": {"type": "number"}}
+    assert inferred_schema([[8, 4]]) == {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}}
+    assert inferred_schema([]) == {"type": "array", "items": {}}
+    assert inferred_schema(True) == {"type": "boolean"}  # not an integer
+    assert inferred_schema(None) == {}

@@ -1,4 +1,5 @@
-"""One to_dict / from_dict for the method configs; one model.pt layout for the small plasticity methods."""
+"""One to_dict / from_dict for the method configs; the small plasticity methods' networks round-trip through
+model.pt (metasnn.model_file)."""
 
 from __future__ import annotations
 
@@ -29,15 +30,23 @@ def test_missing_tuple_fields_take_their_defaults():
     assert DSPConfig.from_dict({}).channels == (8, 16)
 
 
-def test_networks_payload_round_trip(tmp_path):
-    from metasnn.io import save_tensors
-    from metasnn.plasticity.intrinsic import IntrinsicNet, load_evaluator, model_payload
+def test_networks_round_trip_through_the_model_file(tmp_path):
+    from types import SimpleNamespace
 
-    nets = {"intrinsic": IntrinsicNet(IP2Config(hidden=4), seed=1), "point": IntrinsicNet(IP2Config("point", hidden=4))}
-    payload = model_payload(nets, (2, 32, 16), 12, {"mask": ["threshold"]})
-    assert list(payload) == ["models", "frame_shape", "num_steps", "mask"]
-    save_tensors(payload, tmp_path / "model.pt")
-    ev = load_evaluator(tmp_path, "point")
+    from metasnn.data.sources import DataSource
+    from metasnn.model_file import load_evaluator, networks_state, read_model, save_model
+    from metasnn.plasticity.intrinsic import IntrinsicNet, build_evaluator, model_record
+
+    nets = {"intrinsic": IntrinsicNet(IP2Config(hidden=4, mask=("threshold",)), seed=1),
+            "point": IntrinsicNet(IP2Config("point", hidden=4, mask=("threshold",)))}
+    ds = SimpleNamespace(name="double_nmnist", frame_shape=(2, 32, 16), num_steps=12, time_bin_ms=10.0,
+                         data_sources={"nmnist": DataSource("nmnist", "synthetic", 50)})
+    save_model(tmp_path, model_record(nets, ds, seed=3), networks_state(nets))
+    record, state = read_model(tmp_path)
+    assert (record.method, record.seed, record.extra, set(state)) == ("ip2", 3, {"mask": ["threshold"]}, set(nets))
+    assert record.config["hidden"] == 4 and not {"model", "inner_lr"} & set(record.config)  # not shared
+    assert load_evaluator(tmp_path).net.config == nets["intrinsic"].config
+    ev = build_evaluator(record, state, "point")
     assert ev.net.config == nets["point"].config and (ev.frame_shape, ev.num_steps) == ((2, 32, 16), 12)
     for k, v in nets["point"].state_dict().items():
         assert torch.equal(ev.net.state_dict()[k], v)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from metasnn.evaluation.cost import measure_cost
+from metasnn.evaluation.cost import effective_ops, measure_cost
 from metasnn.evaluation.neurobench import NEUROBENCH_INSTALL, neurobench_cost
 from metasnn.snn.surrogate import FastSigmoid
 from tests.unit.test_cost import DirectWeights
@@ -135,3 +135,23 @@ def test_ours_counts_the_weights_that_ran_neurobench_the_stored_ones():
     ours, ref = measure_cost(model, x, batch_dim=0, forward=forward), neurobench_cost(model, x, batch_dim=0, forward=forward)
     assert ours.synaptic_ops == 6 and ref["synaptic_operations"]["Effective_ACs"] == 4
     assert ours.dense_ops == ref["synaptic_operations"]["Dense"] == 6
+
+
+@pytest.mark.parametrize("layer, shape", [
+    (nn.Conv2d(3, 4, 3, padding=1), (10, 3, 9, 7)),               # 'same' conv: padding taps are no operations
+    (nn.Conv2d(3, 4, 3, stride=2, padding=1), (6, 3, 9, 8)),      # stride 2 (the HP features)
+    (nn.Conv2d(2, 3, 5, padding=2, bias=False), (2, 4, 2, 12, 12)),  # folded [T, B, C, H, W] input
+    (nn.Conv1d(2, 3, 3, padding=1), (5, 2, 11)),
+    (nn.Linear(7, 5), (4, 3, 7)),                                # [T, B, features]
+])
+def test_effective_ops_on_the_summed_sample_equal_neurobench_single_layer_macs(layer, shape):
+    """The linearity shortcut counts exactly what NeuroBench's single_layer_MACs counts on the whole batch:
+    sparse non-binary inputs (negative values too) and zero weights included."""
+    from neurobench.metrics.utils.layers import single_layer_MACs
+
+    torch.manual_seed(1)
+    with torch.no_grad():
+        layer.weight[layer.weight.abs() < 0.05] = 0.0
+    x = torch.randn(*shape) * (torch.rand(*shape) < 0.3)
+    folded = x.reshape(-1, *x.shape[-(layer.weight.dim() - 1):]) if isinstance(layer, nn.Conv2d | nn.Conv1d) else x
+    assert effective_ops(x, layer) == single_layer_MACs(folded, layer)[0] > 0
