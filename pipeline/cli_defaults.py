@@ -19,6 +19,7 @@ import argparse
 import functools
 from typing import Any
 
+from metasnn.errors import ConfigError
 from pipeline.config import PARAMS, get_key, load_config
 
 __all__ = ["config_bindings", "set_config_defaults"]
@@ -77,7 +78,11 @@ def set_config_defaults(parser: argparse.ArgumentParser, name: str) -> None:
     for action, key in actions:
         value = get_key(cfg, key)
         tokens = [render_value(v) for v in value] if isinstance(value, list) else [render_value(value)]
-        action.default = _parse_default(action, tokens)
+        try:
+            action.default = _parse_default(action, tokens)
+        except (TypeError, ValueError, argparse.ArgumentTypeError) as exc:
+            raise ConfigError(f"{PARAMS.name}: key '{key}' holds {value!r}, which {action.option_strings[0]} cannot "
+                              f"take ({exc}); write a value of the flag's type") from exc
         if action.help != argparse.SUPPRESS:
             shown = " ".join(tokens).replace("%", "%%")
             action.help = f"{action.help + ' ' if action.help else ''}(default: {shown}, params.yaml {key})"

