@@ -138,8 +138,12 @@ def effective_ops(x: torch.Tensor, module: nn.Module) -> int:
     to the sum of the binarised samples, and one sample's work replaces the batch's (it was ≈ 80 % of a
     cross-dataset job at the paper's shapes). In float64 every partial sum is an exact integer; NeuroBench's
     float32 sum can round a total above 2**24. tests/unit/test_neurobench_cost.py checks both agree."""
-    summed = (_samples(x, module) != 0).sum(0, keepdim=True).to(torch.float64)
-    return int(round(float(_counting_copy(module, torch.float64, binary=True)(summed).sum().item())))
+    return _ops_on_sum((_samples(x, module) != 0).sum(0, keepdim=True), module)
+
+
+def _ops_on_sum(summed: torch.Tensor, module: nn.Module) -> int:
+    """:func:`effective_ops` from the per-element count of non-zero samples (``[1, *one input]``)."""
+    return int(round(float(_counting_copy(module, torch.float64, binary=True)(summed.to(torch.float64)).sum().item())))
 
 
 def _samples(x: torch.Tensor, module: nn.Module) -> torch.Tensor:
@@ -148,8 +152,10 @@ def _samples(x: torch.Tensor, module: nn.Module) -> torch.Tensor:
     return x.reshape(-1, *x.shape[x.dim() - dims:])
 
 
-def _is_binary(t: torch.Tensor) -> bool:
-    return bool(torch.all((t == 0) | (t == 1)).item())
+def _is_binary(t: torch.Tensor, nonzeros: int | None = None) -> bool:
+    """Whether every element is 0 or 1 (``nonzeros``: ``t``'s non-zero count, when known)."""
+    nonzeros = int(torch.count_nonzero(t)) if nonzeros is None else nonzeros
+    return nonzeros == int(torch.count_nonzero(t == 1))
 
 
 def measure_cost(
@@ -185,21 +191,26 @@ def measure_cost(
         name = names.get(module, type(module).__name__)
         # NeuroBench counts on binarised copies: at least float32, so that fp16/bf16 models count like the rest
         dtype = torch.promote_types(x.dtype, torch.float32) if x.dtype.is_floating_point else torch.float32
-        effective = effective_ops(x, module)
-        # NeuroBench's dense count (every weight and input element 1) is the same for every sample: one, times N
         samples_x = _samples(x, module)
+        summed = (samples_x != 0).sum(0, keepdim=True)  # per input element: the samples where it is non-zero
+        nonzeros = int(summed.sum())
+        effective = _ops_on_sum(summed, module)  # = effective_ops(x, module), sharing one pass over x
+        # NeuroBench's dense count (every weight and input element 1) is the same for every sample: one, times N
         dense = single_layer_macs(samples_x[:1].to(dtype), _counting_copy(module, dtype), total=True)[0] * len(samples_x)
-        density = float((x != 0).sum().item()) / max(1, x.numel())
+        density = nonzeros / max(1, x.numel())
         rec = stats.setdefault(name, {"dense": 0.0, "effective": 0.0, "nnz": 0.0, "numel": 0.0, "binary": True})
         rec["dense"] += float(dense)
         rec["effective"] += float(effective)
         rec["nnz"] += density * x.numel()
         rec["numel"] += x.numel()
-        rec["binary"] = rec["binary"] and _is_binary(x)
+        rec["binary"] = rec["binary"] and _is_binary(x, nonzeros)
 
     def spike_hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
         out = output[0] if isinstance(output, tuple) else output
-        if isinstance(out, torch.Tensor) and out.numel() and out.dtype.is_floating_point and _is_binary(out):
+        if not (isinstance(out, torch.Tensor) and out.numel() and out.dtype.is_floating_point):
+            return
+        nonzeros = int(torch.count_nonzero(out))
+        if _is_binary(out, nonzeros):
             if running:
                 key = (running[-1], "own")
             elif last_node:
@@ -207,7 +218,7 @@ def measure_cost(
             else:
                 key = (names.get(module, type(module).__name__), "module")
             acc = spikes.setdefault(key, [0.0, 0.0])
-            acc[0] += float((out == 0).sum().item())
+            acc[0] += float(out.numel() - nonzeros)
             acc[1] += out.numel()
 
     def traced(node: DecolleLIFNode, name: str, leading: int) -> Callable[..., Any]:
